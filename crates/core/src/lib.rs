@@ -1,0 +1,17 @@
+//! The registry protocol core of imagescope.
+//!
+//! Pure functions over bytes and small state machines: no clock, no network, no browser.
+//! I/O reaches this crate through [`transport::Transport`], so the browser app and the
+//! native command share every line of protocol logic.
+
+pub mod auth;
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod media_type;
+pub mod platform;
+pub mod reference;
+pub mod registry_error;
+pub mod status;
+pub mod tags;
+pub mod url;

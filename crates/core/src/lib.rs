@@ -5,6 +5,7 @@
 //! native command share every line of protocol logic.
 
 pub mod auth;
+pub mod client;
 pub mod digest;
 pub mod error;
 pub mod manifest;
@@ -14,4 +15,5 @@ pub mod reference;
 pub mod registry_error;
 pub mod status;
 pub mod tags;
+pub mod transport;
 pub mod url;

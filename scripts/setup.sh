@@ -44,6 +44,15 @@ if ! "$CARGO_BIN/wasm-bindgen" --version 2>/dev/null | grep -q '0.2.130'; then
   cargo install wasm-bindgen-cli --version 0.2.130
 fi
 
+if ! rustup toolchain list | grep -q '^nightly'; then
+  log "the nightly toolchain (for cargo fuzz) is missing; fuzz smoke runs need it" 
+  exit 1
+fi
+if ! "$CARGO_BIN/cargo-fuzz" --version >/dev/null 2>&1; then
+  log "building cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
 if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
   log "installing wasm-opt (binaryen 132) from npm"
   mkdir -p tools

@@ -1,0 +1,196 @@
+//! `imagescope`: the protocol core from a terminal, and a black-box handle for tests.
+
+mod http;
+mod login;
+mod report;
+
+use clap::{Args, Parser, Subcommand};
+use http::{NativeTransport, SystemClock};
+use imagescope_core::client::Client;
+use imagescope_core::error::Error;
+use imagescope_core::platform::Platform;
+use imagescope_core::reference::Reference;
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "imagescope", version, about = "See what a container runtime sees when it pulls an image.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and normalise an image reference, as docker and kubelet do.
+    Ref {
+        reference: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        network: Network,
+    },
+    /// Resolve an image on its registry: manifest or index, platform, config, layers, ImageStatus.
+    Inspect {
+        reference: String,
+        /// The platform to pick from an index (os/arch[/variant]); linux/amd64 by default.
+        #[arg(long)]
+        platform: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        login: login::LoginArgs,
+        #[command(flatten)]
+        network: Network,
+    },
+    /// List the tags of a repository, following the registry's pages.
+    Tags {
+        reference: String,
+        /// Tags per page asked of the registry.
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        page_size: u32,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        login: login::LoginArgs,
+        #[command(flatten)]
+        network: Network,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+struct Network {
+    /// Talk plain http to this registry host (host or host:port). Loopback hosts always use http.
+    #[arg(long = "plain-http", value_name = "HOST")]
+    plain_http: Vec<String>,
+}
+
+impl Network {
+    fn hosts(&self) -> Vec<&str> {
+        self.plain_http.iter().map(String::as_str).collect()
+    }
+}
+
+/// Prints the failure as one line on stderr (and as JSON on stdout when asked) and picks the exit code.
+fn fail(error: &Error, json_out: bool) -> ExitCode {
+    let code = error.code();
+    let line = match &code {
+        Some(c) if !error.to_string().contains(c.as_str()) => format!("imagescope: {error} [{c}]"),
+        _ => format!("imagescope: {error}"),
+    };
+    eprintln!("{}", line.replace('\n', " "));
+    if json_out {
+        let status = error.registry_error().map(|e| e.status);
+        println!("{}", json!({"error": {"kind": error.kind(), "code": code, "status": status, "message": error.to_string()}}));
+    }
+    ExitCode::FAILURE
+}
+
+fn parse_reference(input: &str, json_out: bool) -> Result<Reference, ExitCode> {
+    Reference::parse(input).map_err(|e| fail(&Error::Reference(e), json_out))
+}
+
+fn run_ref(input: &str, json_out: bool, network: &Network) -> ExitCode {
+    let reference = match parse_reference(input, json_out) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&report::reference_json(input, &reference, &network.hosts())).expect("json"));
+    } else {
+        print!("{}", report::reference_text(&reference, &network.hosts()));
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_inspect(input: &str, platform: Option<&str>, json_out: bool, login: &login::LoginArgs, network: &Network) -> ExitCode {
+    let reference = match parse_reference(input, json_out) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let platform = match platform.map(Platform::parse).transpose() {
+        Ok(p) => p.unwrap_or_else(Platform::default_linux_amd64),
+        Err(e) => return fail(&e.into(), json_out),
+    };
+    let candidates = match login.candidates(&reference) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, json_out),
+    };
+    let endpoint = reference.endpoint(&network.hosts());
+    let mut last_error = None;
+    for (n, candidate) in candidates.iter().enumerate() {
+        let client = match Client::new(NativeTransport::new(), SystemClock, &endpoint, candidate.credential.clone()) {
+            Ok(c) => c,
+            Err(e) => return fail(&e, json_out),
+        };
+        match pollster::block_on(client.inspect(&reference, &platform)) {
+            Ok(inspection) => {
+                if json_out {
+                    let v = report::inspection_json(input, &inspection, &candidate.reason, &client.exchanges(), &network.hosts());
+                    println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                } else {
+                    print!("{}", report::inspection_text(&inspection, &candidate.reason));
+                }
+                return ExitCode::SUCCESS;
+            }
+            Err(e) if e.is_absent() => {
+                eprintln!("imagescope: image not present: {} ({e})", reference.canonical());
+                if json_out {
+                    println!("{}", json!({"image": null}));
+                } else {
+                    println!("Image {} is not present on {}", reference.canonical(), reference.domain());
+                }
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                let refused = matches!(e.code().as_deref(), Some("UNAUTHORIZED" | "DENIED"));
+                if refused && n + 1 < candidates.len() {
+                    eprintln!("imagescope: {} was refused ({e}); trying the next matching credential", candidate.reason);
+                    last_error = Some(e);
+                    continue;
+                }
+                return fail(&e, json_out);
+            }
+        }
+    }
+    fail(&last_error.expect("at least one candidate is always tried"), json_out)
+}
+
+fn run_tags(input: &str, page_size: u32, json_out: bool, login: &login::LoginArgs, network: &Network) -> ExitCode {
+    let reference = match parse_reference(input, json_out) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let candidates = match login.candidates(&reference) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, json_out),
+    };
+    let endpoint = reference.endpoint(&network.hosts());
+    let candidate = &candidates[0];
+    let result = Client::new(NativeTransport::new(), SystemClock, &endpoint, candidate.credential.clone())
+        .and_then(|client| pollster::block_on(client.all_tags(reference.path(), page_size, 10_000)));
+    match result {
+        Ok(tags) if json_out => {
+            println!("{}", json!({"name": reference.name(), "tags": tags}));
+            ExitCode::SUCCESS
+        }
+        Ok(tags) => {
+            for t in tags {
+                println!("{t}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, json_out),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Ref { reference, json, network } => run_ref(reference, *json, network),
+        Command::Inspect { reference, platform, json, login, network } => {
+            run_inspect(reference, platform.as_deref(), *json, login, network)
+        }
+        Command::Tags { reference, page_size, json, login, network } => run_tags(reference, *page_size, *json, login, network),
+    }
+}

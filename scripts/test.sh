@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of imagescope: native unit and table tests, the command against the real
+# registry test bed, fuzz smoke runs, the wasm build and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export IMAGESCOPE_TESTBED_DIR="${IMAGESCOPE_TESTBED_DIR:-/tmp/imagescope-testbed-$$}"
+mkdir -p test-output
+
+step() { printf '\n== %s\n' "$*"; }
+cleanup() { python3 tests/testbed/testbed.py down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+step "layer boundary: the core crate depends on nothing from the browser"
+if cargo tree -p imagescope-core -e normal --target all --prefix none | grep -E '^(web-sys|js-sys|wasm-bindgen) '; then
+  echo "imagescope-core must not depend on browser crates" >&2
+  exit 1
+fi
+echo "ok: no web-sys, js-sys or wasm-bindgen under imagescope-core"
+
+step "the core builds for wasm32-unknown-unknown"
+cargo build -q -p imagescope-core --target wasm32-unknown-unknown
+
+step "registry test bed"
+python3 tests/testbed/testbed.py up
+python3 tests/testbed/testbed.py check
+
+step "native tests (core tables and properties, command against the test bed)"
+cargo build -q -p imagescope
+cargo test --workspace --exclude imagescope-web
+
+step "fuzz smoke runs"
+bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-15}"
+
+if [ -x tests/e2e/build.sh ]; then
+  step "browser app: build, payload, browser tests"
+  bash tests/e2e/build.sh
+  python3 tests/testbed/testbed.py down
+  python3 tests/testbed/testbed.py up --app-dir "$ROOT/dist"
+  bash tests/e2e/run.sh
+fi
+step "all tests passed"

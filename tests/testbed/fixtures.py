@@ -444,8 +444,11 @@ def artifact(subject_repo, subject):
 
 def build_fixtures():
     hello_fx, hello_manifest = hello()
-    return [hello_fx, multi(), zstd_image(), tree(), secret(),
-            artifact("public/hello", hello_manifest)]
+    artifact_fx = artifact("public/hello", hello_manifest)
+    # The referrers fallback tag shows up in the subject's tag list too.
+    hello_fx.info["repository_tags"] = sorted(
+        hello_fx.info["tags"] + [artifact_fx.info["referrers_tag"]["tag"]])
+    return [hello_fx, multi(), zstd_image(), tree(), secret(), artifact_fx]
 
 
 def _random_payload():
@@ -468,35 +471,42 @@ def _large_tar_stream():
     yield trailer + b"\0" * (-written % tarfile.RECORDSIZE)
 
 
-def _large_gzip_stream(hashes):
+class Tally:
+    """Digest and size of the bytes seen so far."""
+
+    def __init__(self):
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def add(self, data):
+        self.hash.update(data)
+        self.size += len(data)
+        return data
+
+    @property
+    def digest(self):
+        return "sha256:" + self.hash.hexdigest()
+
+
+def _large_gzip_stream(raw, packed):
     """Stored (level 0) gzip: the payload is random, so compressing it would only cost time."""
-    raw_hash, raw_size, gz_hash, gz_size = hashes
     z = zlib.compressobj(0, zlib.DEFLATED, 31)
     for piece in _large_tar_stream():
-        raw_hash.update(piece)
-        raw_size[0] += len(piece)
-        out = z.compress(piece)
+        out = z.compress(raw.add(piece))
         if out:
-            gz_hash.update(out)
-            gz_size[0] += len(out)
-            yield out
-    out = z.flush()
-    gz_hash.update(out)
-    gz_size[0] += len(out)
-    yield out
+            yield packed.add(out)
+    yield packed.add(z.flush())
 
 
 def large():
-    hashes = (hashlib.sha256(), [0], hashlib.sha256(), [0])
-    for _ in _large_gzip_stream(hashes):
+    raw, packed = Tally(), Tally()
+    for _ in _large_gzip_stream(raw, packed):
         pass
-    raw_hash, raw_size, gz_hash, gz_size = hashes
-    big = StreamBlob(OCI_LAYER_GZIP, lambda: _large_gzip_stream(
-        (hashlib.sha256(), [0], hashlib.sha256(), [0])),
-        "sha256:" + gz_hash.hexdigest(), gz_size[0])
+    big = StreamBlob(OCI_LAYER_GZIP, lambda: _large_gzip_stream(Tally(), Tally()),
+                     packed.digest, packed.size)
     small = layer([d("bench"), f("bench/README", "benchmark image for imagescope\n")],
                   OCI_LAYER_GZIP)
-    big_diff_id = "sha256:" + raw_hash.hexdigest()
+    big_diff_id = raw.digest
     config = oci_config("amd64", [small.diff_id, big_diff_id], [
         {"created": CREATED, "created_by": "ADD README"},
         {"created": CREATED, "created_by": "ADD random.bin"}])
@@ -509,7 +519,7 @@ def large():
               Push(repo, ref="1.0", manifest=manifest)]
     layers = [small.describe(),
               {"digest": big.digest, "size": big.size, "media_type": big.media_type,
-               "diff_id": big_diff_id, "uncompressed_size": raw_size[0],
+               "diff_id": big_diff_id, "uncompressed_size": raw.size,
                "files": [{"path": "data/random.bin", "type": "file", "mode": "0644",
                           "uid": 0, "gid": 0, "size": LARGE_PAYLOAD_BYTES}]}]
     info = dict({"repository": repo, "tag": "1.0", "tags": ["1.0"]},

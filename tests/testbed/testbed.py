@@ -28,8 +28,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import fixtures  # noqa: E402
+import selfcheck  # noqa: E402
 import token_server  # noqa: E402
 from pushclient import PushError, Pusher, http_request  # noqa: E402
+from supervisor import proc_stat, write_pid_file  # noqa: E402
 
 STATE = Path(os.environ.get("IMAGESCOPE_TESTBED_DIR", "/tmp/imagescope-testbed")).resolve()
 STATE_FILE = STATE / "state.json"
@@ -63,65 +65,103 @@ class TestbedError(Exception):
 
 
 @contextmanager
-def locked():
-    """Serialises concurrent `up`/`down` calls, e.g. from test binaries running in parallel."""
+def locked(remove=False):
+    """Serialises concurrent `up`/`down` calls, e.g. from test binaries running in parallel.
+
+    `down` removes the lock file too; a waiter that then wins the lock on the removed file
+    notices the file is gone or replaced and locks the current one instead."""
     LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with open(LOCK_FILE, "w") as fh:
+    while True:
+        fh = open(LOCK_FILE, "a")
         fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            current = os.stat(LOCK_FILE).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        fh.close()
+    try:
         yield
+        if remove:
+            LOCK_FILE.unlink()
+    finally:
+        fh.close()
 
 
 # ---- processes -----------------------------------------------------------------------------
 
-def pid_alive(pid):
-    """True when `pid` runs one of this bed's programs (a recycled pid does not count)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            if fh.read().rpartition(")")[2].split()[0] == "Z":
-                return False
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return str(STATE).encode() in fh.read()
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
+def pid_alive(proc):
+    """`proc` is (pid, start time) from a pid file, so a recycled pid does not count."""
+    stat = proc_stat(proc[0])
+    return stat is not None and stat[0] != "Z" and stat[1] == proc[1]
 
 
-def spawn(name, argv, env=None):
-    logfile = open(STATE / "logs" / f"{name}.log", "ab")
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfile,
-                            stderr=subprocess.STDOUT, start_new_session=True, cwd=STATE, env=env)
-    logfile.close()
-    (STATE / "pids" / f"{name}.pid").write_text(f"{proc.pid}\n")
+def start_supervisor(services):
+    """Starts the servers under supervisor.py and returns once every one has a pid file."""
+    spec = STATE / "services.json"
+    spec.write_text(json.dumps({"state": str(STATE), "services": services}, indent=2))
+    with open(STATE / "logs" / "supervisor.log", "ab") as logfile:
+        proc = subprocess.Popen([sys.executable, str(HERE / "supervisor.py"), str(spec)],
+                                stdin=subprocess.DEVNULL, stdout=logfile,
+                                stderr=subprocess.STDOUT, start_new_session=True, cwd=STATE)
+    write_pid_file(STATE, "supervisor", proc.pid)
+    deadline = time.monotonic() + READY_TIMEOUT
+    while len(recorded_pids()) <= len(services):
+        if proc.poll() is not None:
+            raise TestbedError(f"the supervisor exited with {proc.returncode}; see {STATE}/logs/")
+        if time.monotonic() > deadline:
+            raise TestbedError("the supervisor did not start every server")
+        time.sleep(0.02)
     return proc
 
 
 def recorded_pids():
+    """{name: (pid, start time)} from the pid files."""
     pids = {}
     for path in sorted((STATE / "pids").glob("*.pid")):
         try:
-            pids[path.stem] = int(path.read_text().strip())
+            pid, start = path.read_text().split()
+            pids[path.stem] = (int(pid), int(start))
         except ValueError:
             continue
     return pids
 
 
-def stop_processes():
-    pids = {name: pid for name, pid in recorded_pids().items() if pid_alive(pid)}
-    for pid in pids.values():
+def signal_all(procs, sig):
+    for proc in procs:
         try:
-            os.kill(pid, signal.SIGTERM)
+            os.kill(proc[0], sig)
         except ProcessLookupError:
             pass
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and any(pid_alive(p) for p in pids.values()):
-        time.sleep(0.05)
-    for name, pid in pids.items():
-        if pid_alive(pid):
-            log(f"{name} ({pid}) ignored SIGTERM; killing it")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    return pids
+
+
+def wait_gone(procs, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(map(pid_alive, procs)):
+        time.sleep(0.02)
+    return [p for p in procs if pid_alive(p)]
+
+
+def stop_processes():
+    """Asks the supervisor to stop (it reaps the servers); signals the servers directly only
+    when the supervisor is gone or does not finish in time. Returns the names it stopped."""
+    procs = {name: proc for name, proc in recorded_pids().items() if pid_alive(proc)}
+    supervisor = procs.get("supervisor")
+    servers = [proc for name, proc in procs.items() if name != "supervisor"]
+    if supervisor:
+        signal_all([supervisor], signal.SIGTERM)
+        wait_gone([supervisor], STOP_TIMEOUT)
+    left = [proc for proc in servers if pid_alive(proc)]
+    if left:
+        signal_all(left, signal.SIGTERM)
+        left = wait_gone(left, STOP_TIMEOUT)
+    left += [supervisor] if supervisor and pid_alive(supervisor) else []
+    if left:
+        log(f"killing pids {[proc[0] for proc in left]}, which ignored SIGTERM")
+        signal_all(left, signal.SIGKILL)
+        wait_gone(left, STOP_TIMEOUT)
+    return list(procs)
 
 
 def teardown():
@@ -154,13 +194,13 @@ def port_answers(hostport):
         return False
 
 
-def wait_ready(procs, urls):
+def wait_ready(supervisor, urls):
     deadline = time.monotonic() + READY_TIMEOUT
     pending = list(urls)
     while pending:
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                raise TestbedError(f"{name} exited with {proc.returncode}; see {STATE}/logs/")
+        dead = [name for name, proc in recorded_pids().items() if not pid_alive(proc)]
+        if dead or supervisor.poll() is not None:
+            raise TestbedError(f"{', '.join(dead) or 'supervisor'} exited; see {STATE}/logs/")
         try:
             http_request(pending[0], timeout=2)
             pending.pop(0)
@@ -354,27 +394,26 @@ def start(app_dir):
     }
 
     registry_env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
-    procs = {}
-    for mode in ("anon", "basic", "token"):
-        config = registry_config(mode, port[mode], auth[mode])
-        procs[f"registry-{mode}"] = spawn(f"registry-{mode}", [REGISTRY_BIN, "serve", str(config)],
-                                          registry_env)
-    procs["token-server"] = spawn("token-server", [
+    services = [{"name": f"registry-{mode}", "env": registry_env, "argv": [
+        REGISTRY_BIN, "serve", str(registry_config(mode, port[mode], auth[mode]))]}
+        for mode in ("anon", "basic", "token")]
+    services.append({"name": "token-server", "argv": [
         sys.executable, str(HERE / "token_server.py"), "--port", str(port["token_server"]),
-        "--key", str(key), "--cert", str(cert)])
+        "--key", str(key), "--cert", str(cert)]})
     servers = [cors_server(port[f"{m}_cors"], addr[m]) for m in ("anon", "basic", "token")]
     servers.append(plain_server(port["basic_nocors"], addr["basic"]))
     servers.append(cors_server(port["token_server_cors"], addr["token_server"]))
     if app_dir:
         servers.append(app_server(port["app"], app_dir))
     conf = nginx_config(servers)
-    procs["nginx"] = spawn("nginx", [NGINX_BIN, "-p", f"{STATE}/nginx/", "-c", str(conf),
-                                     "-e", f"{STATE}/logs/nginx-error.log"])
+    services.append({"name": "nginx", "argv": [NGINX_BIN, "-p", f"{STATE}/nginx/", "-c", str(conf),
+                                               "-e", f"{STATE}/logs/nginx-error.log"]})
+    supervisor = start_supervisor(services)
 
     probes = [f"http://{addr[m]}/v2/" for m in ("anon", "basic", "token")]
     probes.append(f"http://{addr['token_server']}/healthz")
     probes += [f"http://{addr[n]}/" for n in names if n.endswith("cors") or n == "app"]
-    wait_ready(procs, probes)
+    wait_ready(supervisor, probes)
 
     return {
         "dir": str(STATE),
@@ -390,10 +429,7 @@ def start(app_dir):
         "token_server": {"direct": f"http://{addr['token_server']}/token", "cors": realm,
                          "service": service, "issuer": issuer, "ca_cert": str(cert),
                          "expires_in": token_server.TOKEN_TTL,
-                         "policy": {"anonymous": "pull on public/*",
-                                    "alice": "pull on every repository; registry:catalog:*",
-                                    "pusher": "pull, push, delete on every repository; "
-                                              "registry:catalog:*"}},
+                         "policy": token_server.POLICY},
         "app_origin": f"http://{addr['app']}" if app_dir else None,
         "app_dir": str(app_dir) if app_dir else None,
         "cors": {"allow_headers": CORS_ALLOW_HEADERS, "allow_methods": CORS_ALLOW_METHODS,
@@ -406,16 +442,16 @@ def start(app_dir):
             "pusher": {"username": PUSHER, "password": token_server.USERS[PUSHER]["password"]},
         },
         "fixtures": {},
-        "pids": {name: proc.pid for name, proc in procs.items()},
+        "pids": {name: proc[0] for name, proc in recorded_pids().items()},
     }
 
 
 def pushers(state):
-    regs = state["registries"]
-    pusher = state["users"]["pusher"]
+    regs, users = state["registries"], state["users"]
     return [Pusher(regs["anon"]["direct"]),
-            Pusher(regs["basic"]["direct"], BASIC_USER, BASIC_PASSWORD),
-            Pusher(regs["token"]["direct"], pusher["username"], pusher["password"])]
+            Pusher(regs["basic"]["direct"], users["basic"]["username"], users["basic"]["password"]),
+            Pusher(regs["token"]["direct"], users["pusher"]["username"],
+                   users["pusher"]["password"])]
 
 
 def seed(state, fixture_list):
@@ -457,7 +493,8 @@ def endpoints(state):
 
 
 def is_live(state):
-    return (all(pid_alive(pid) for pid in state["pids"].values())
+    procs = recorded_pids()
+    return (procs.keys() == state["pids"].keys() and all(map(pid_alive, procs.values()))
             and all(port_answers(ep) for ep in endpoints(state)))
 
 
@@ -489,14 +526,25 @@ def cmd_up(args):
             log("tearing down a stale or differently configured test bed")
             teardown()
         started = time.monotonic()
-        try:
-            state = start(app_dir)
-            seed(state, fixtures.build_fixtures())
-            write_state(state)
-        except BaseException:
-            stop_processes()
-            log(f"start failed; processes stopped, logs kept in {STATE}/logs")
-            raise
+        # Ports are picked free but only bound later, so another program may take one first;
+        # a second attempt with fresh ports makes that race harmless.
+        for attempt in (1, 2):
+            try:
+                state = start(app_dir)
+                seed(state, fixtures.build_fixtures())
+                write_state(state)
+                break
+            except TestbedError as e:
+                stop_processes()
+                if attempt == 2:
+                    log(f"start failed; processes stopped, logs kept in {STATE}/logs")
+                    raise
+                log(f"{e}; retrying with fresh ports")
+                shutil.rmtree(STATE, ignore_errors=True)
+            except BaseException:
+                stop_processes()
+                log(f"start failed; processes stopped, logs kept in {STATE}/logs")
+                raise
         log(f"up in {time.monotonic() - started:.1f}s")
         if args.with_large:
             seed_large(state)
@@ -516,7 +564,7 @@ def cmd_seed_large(_args):
 
 
 def cmd_down(_args):
-    with locked():
+    with locked(remove=True):
         stopped = teardown()
     log(f"stopped {', '.join(stopped) or 'nothing'}")
     return 0
@@ -535,8 +583,6 @@ def cmd_status(_args):
 
 
 def cmd_check(_args):
-    import selfcheck
-
     state = load_state()
     if not state or not is_live(state):
         log("no running test bed; run `testbed.py up` first")

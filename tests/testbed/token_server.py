@@ -7,7 +7,8 @@ the registry trusts through `rootcertbundle`.
 
 Partial grants follow the specification: the token lists only the actions the user may have,
 and drops a resource entirely when none remain. The registry, not this server, then refuses the
-request (distribution 2.8 answers 401 with `error="insufficient_scope"` in WWW-Authenticate).
+request: distribution 2.8 answers 401 with code UNAUTHORIZED and `error="insufficient_scope"` in
+its Bearer challenge (never DENIED), and `error="invalid_token"` for a token it cannot verify.
 """
 
 import argparse
@@ -35,9 +36,13 @@ USERS = {
 
 REPOSITORY_ACTIONS = ("pull", "push", "delete")
 
+POLICY = {"anonymous": "pull on public/*",
+          "alice": "pull on every repository; registry:catalog:*",
+          "pusher": "pull, push, delete on every repository; registry:catalog:*"}
+
 
 def allowed_actions(user, kind, name):
-    """What `user` (None when anonymous) may do on one resource."""
+    """What `user` (None when anonymous) may do on one resource; see POLICY."""
     if kind == "repository":
         if user == "pusher":
             return set(REPOSITORY_ACTIONS)
@@ -162,9 +167,10 @@ class TokenService:
             if scheme.lower() != "basic":
                 raise bad_request("invalid_request", "only Basic credentials are accepted")
             try:
-                username, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+                decoded = base64.b64decode(value, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 raise bad_request("invalid_request", "malformed Basic credentials")
+            username, sep, password = decoded.partition(":")
             if not sep:
                 raise bad_request("invalid_request", "malformed Basic credentials")
             user = self.check_password(username, password)
@@ -253,8 +259,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/x-www-form-urlencoded":
-            self.send_json(400, bad_request("invalid_request",
-                                            "expected an application/x-www-form-urlencoded body").body)
+            error = bad_request("invalid_request", "expected a form-urlencoded body")
+            self.send_json(error.status, error.body)
             return
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         self.dispatch(lambda: self.server.service.post(form))

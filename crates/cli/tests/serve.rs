@@ -82,12 +82,13 @@ impl Serve {
             .expect("start imagescope serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let serve = Serve { child, addr: String::new(), root };
+        let mut serve = Serve { child, addr: String::new(), root };
         let prefix = "imagescope serve: listening on http://";
         let rest = line.strip_prefix(prefix).unwrap_or_else(|| panic!("unexpected first line {line:?}; log: {}", serve.log()));
         let (addr, from) = rest.split_once(' ').unwrap();
         assert_eq!(from.trim_end(), format!("(app from {})", dist.display()));
-        Serve { addr: addr.to_string(), ..serve }
+        serve.addr = addr.to_string();
+        serve
     }
 
     fn url(&self, path: &str) -> String {

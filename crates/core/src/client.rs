@@ -193,7 +193,8 @@ impl<T: Transport, K: Clock> Client<T, K> {
             match step {
                 Ok(Step::Retry) => {}
                 Ok(Step::Fetch(token_request)) => self.fetch_token(token_request).await?,
-                Err(AuthError::CredentialsRejected { .. }) => {
+                // Nothing left to answer the challenge with: the registry's own refusal is the result.
+                Err(AuthError::CredentialsRejected { .. } | AuthError::MissingCredentialsForBasic { .. } | AuthError::NoUsableChallenge { .. }) => {
                     return Err(self.registry_error(request.method, &mut resp).await.into());
                 }
                 Err(e) => return Err(e.into()),

@@ -94,6 +94,8 @@ pub struct Digest {
 }
 
 impl Digest {
+    /// Parses `algorithm:hex`; the hex must be lowercase and exactly as long as the
+    /// algorithm's output.
     pub fn parse(s: &str) -> Result<Digest, DigestError> {
         let Some((name, encoded)) = s.split_once(':') else {
             return Err(DigestError::InvalidFormat);
@@ -159,9 +161,9 @@ impl Digest {
 /// `[a-z0-9]+([.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+`.
 fn is_well_formed_unknown(name: &str, encoded: &str) -> bool {
     let name_ok = !name.is_empty()
-        && name.split(['.', '+', '_', '-']).all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
+        && name
+            .split(['.', '+', '_', '-'])
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
     let encoded_ok = encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
     name_ok && encoded_ok
 }
@@ -206,11 +208,10 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// The first byte of every saved state; bump it when the layout below changes so that an
-/// old state stored by a browser is refused instead of being misread.
+/// The first byte of every saved state, which continues with the algorithm, the byte
+/// count (u64 little-endian) and sha2's own serialized state. Bump it when that layout
+/// changes, so that a state an old build stored in the browser is refused, not misread.
 const STATE_VERSION: u8 = 1;
-/// version, algorithm, bytes hashed (u64 little-endian).
-const STATE_HEADER_LEN: usize = 1 + 1 + 8;
 
 #[derive(Clone, Debug)]
 enum Engine {
@@ -263,8 +264,7 @@ impl Hasher {
 
     /// An opaque byte string from which [`Hasher::restore`] rebuilds this hasher.
     pub fn save_state(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(STATE_HEADER_LEN + 256);
-        out.push(STATE_VERSION);
+        let mut out = vec![STATE_VERSION];
         out.push(self.algorithm().state_tag());
         out.extend_from_slice(&self.bytes.to_le_bytes());
         match &self.engine {
@@ -515,7 +515,7 @@ mod tests {
 
     #[test]
     fn ordering_follows_the_string_form() {
-        let mut digests = vec![
+        let mut digests = [
             d(&format!("sha512:{EMPTY_SHA512}")),
             d(&format!("sha256:{}", "f".repeat(64))),
             d(&format!("sha256:{EMPTY_SHA256}")),
@@ -619,7 +619,10 @@ mod tests {
         assert_eq!(err.to_string(), "size mismatch: expected 1234 bytes, got 1240 so far");
         // A later chunk that would fit must not revive a stream that already overflowed.
         assert!(verifier.update(&[]).is_err());
-        assert_eq!(verifier.clone().finish().unwrap_err(), VerifyError::TooLong { expected: 1234, received_at_least: 1240 });
+        assert_eq!(
+            verifier.clone().finish().unwrap_err(),
+            VerifyError::TooLong { expected: 1234, received_at_least: 1240 }
+        );
     }
 
     #[test]
@@ -712,7 +715,7 @@ mod tests {
         }
 
         #[test]
-        fn parse_accepts_exactly_its_own_output(s in "[a-z0-9:]{0,8}[0-9a-fA-F]{0,130}") {
+        fn parse_accepts_exactly_its_own_output(s in "(sha256|sha512|sha384|Sha256|[a-z.+_-]{0,4})(:)?[0-9a-fA-Fg:]{0,130}") {
             if let Ok(digest) = Digest::parse(&s) {
                 prop_assert_eq!(digest.to_string(), s);
             }

@@ -117,7 +117,9 @@ mod tests {
         for (body, tags) in cases {
             assert_eq!(parse_page(body.as_bytes()).unwrap().tags, tags, "{body}");
         }
-        assert!(parse_page(b"[]").is_err());
+        for bad in [&b"{\"tags\": 5}"[..], b"\"x\"", b"not json"] {
+            assert!(parse_page(bad).is_err());
+        }
     }
 
     #[test]

@@ -3,9 +3,11 @@
 mod http;
 mod login;
 mod report;
+mod serve;
 
 use clap::{Args, Parser, Subcommand};
 use http::{NativeTransport, SystemClock};
+use imagescope_core::auth::kube_secret::docker_registry_secret_yaml;
 use imagescope_core::client::Client;
 use imagescope_core::error::Error;
 use imagescope_core::platform::Platform;
@@ -56,6 +58,23 @@ enum Command {
         #[command(flatten)]
         network: Network,
     },
+    /// Print the kubernetes.io/dockerconfigjson Secret `kubectl create secret docker-registry` would create.
+    Secret {
+        name: String,
+        #[arg(long)]
+        docker_server: String,
+        #[arg(long)]
+        docker_username: String,
+        /// Read the password from standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        docker_email: Option<String>,
+        #[arg(long, short = 'n')]
+        namespace: Option<String>,
+    },
+    /// Serve the built app with a same-origin registry proxy at /proxy/, for registries that send no CORS headers.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -192,5 +211,25 @@ fn main() -> ExitCode {
             run_inspect(reference, platform.as_deref(), *json, login, network)
         }
         Command::Tags { reference, page_size, json, login, network } => run_tags(reference, *page_size, *json, login, network),
+        Command::Secret { name, docker_server, docker_username, docker_email, namespace, .. } => {
+            let mut password = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut password) {
+                eprintln!("imagescope: cannot read the password from stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+            print!(
+                "{}",
+                docker_registry_secret_yaml(
+                    name,
+                    namespace.as_deref(),
+                    docker_server,
+                    docker_username,
+                    password.trim_end_matches(['\r', '\n']),
+                    docker_email.as_deref()
+                )
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -228,6 +228,12 @@ fn every_credential_form_works_with_the_right_secret_and_is_refused_with_a_wrong
             "wrong then right pull secret",
         );
 
+        let made = imagescope(&["secret", "made", "--docker-server", &host, "--docker-username", user, "--password-stdin"], Some(password));
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        assert!(made.stdout.contains("type: kubernetes.io/dockerconfigjson"), "{}", made.stdout);
+        let made_file = temp_file(&format!("made-{mode}.yaml"), &made.stdout);
+        ok(imagescope(&[&base[..], &["--pull-secret", made_file.to_str().unwrap()]].concat(), None), "secret made by `imagescope secret`");
+
         assert_refused(&imagescope(&base, None), "anonymous on a private repository");
     }
 }

@@ -136,3 +136,17 @@ impl LoginArgs {
         Ok(vec![Candidate { credential: Credential::Anonymous, reason: "anonymous (no credentials given)".into() }])
     }
 }
+
+#[derive(Args, Clone, Default)]
+pub struct Network {
+    /// Talk plain http to this registry host (host or host:port). Loopback hosts always use http.
+    #[arg(long = "plain-http", value_name = "HOST")]
+    pub plain_http: Vec<String>,
+}
+
+impl Network {
+    pub fn hosts(&self) -> Vec<&str> {
+        self.plain_http.iter().map(String::as_str).collect()
+    }
+}
+

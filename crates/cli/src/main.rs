@@ -3,14 +3,15 @@
 mod http;
 mod login;
 mod report;
+mod resolve;
 mod serve;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use http::{NativeTransport, SystemClock};
+use login::Network;
 use imagescope_core::auth::kube_secret::docker_registry_secret_yaml;
 use imagescope_core::client::Client;
 use imagescope_core::error::Error;
-use imagescope_core::platform::Platform;
 use imagescope_core::reference::Reference;
 use serde_json::json;
 use std::process::ExitCode;
@@ -77,21 +78,8 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
-#[derive(Args, Clone, Default)]
-struct Network {
-    /// Talk plain http to this registry host (host or host:port). Loopback hosts always use http.
-    #[arg(long = "plain-http", value_name = "HOST")]
-    plain_http: Vec<String>,
-}
-
-impl Network {
-    fn hosts(&self) -> Vec<&str> {
-        self.plain_http.iter().map(String::as_str).collect()
-    }
-}
-
 /// Prints the failure as one line on stderr (and as JSON on stdout when asked) and picks the exit code.
-fn fail(error: &Error, json_out: bool) -> ExitCode {
+pub(crate) fn fail(error: &Error, json_out: bool) -> ExitCode {
     let code = error.code();
     let line = match &code {
         Some(c) if !error.to_string().contains(c.as_str()) => format!("imagescope: {error} [{c}]"),
@@ -127,52 +115,27 @@ fn run_inspect(input: &str, platform: Option<&str>, json_out: bool, login: &logi
         Ok(r) => r,
         Err(code) => return code,
     };
-    let platform = match platform.map(Platform::parse).transpose() {
-        Ok(p) => p.unwrap_or_else(Platform::default_linux_amd64),
-        Err(e) => return fail(&e.into(), json_out),
-    };
-    let candidates = match login.candidates(&reference) {
-        Ok(c) => c,
-        Err(e) => return fail(&e, json_out),
-    };
-    let endpoint = reference.endpoint(&network.hosts());
-    let mut last_error = None;
-    for (n, candidate) in candidates.iter().enumerate() {
-        let client = match Client::new(NativeTransport::new(), SystemClock, &endpoint, candidate.credential.clone()) {
-            Ok(c) => c,
-            Err(e) => return fail(&e, json_out),
-        };
-        match pollster::block_on(client.inspect(&reference, &platform)) {
-            Ok(inspection) => {
-                if json_out {
-                    let v = report::inspection_json(input, &inspection, &candidate.reason, &client.exchanges(), &network.hosts());
-                    println!("{}", serde_json::to_string_pretty(&v).expect("json"));
-                } else {
-                    print!("{}", report::inspection_text(&inspection, &candidate.reason));
-                }
-                return ExitCode::SUCCESS;
+    match resolve::inspect(&reference, platform, login, network) {
+        Ok(resolved) => {
+            if json_out {
+                let v = report::inspection_json(input, &resolved.inspection, &resolved.candidate.reason, &resolved.client.exchanges(), &network.hosts());
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            } else {
+                print!("{}", report::inspection_text(&resolved.inspection, &resolved.candidate.reason));
             }
-            Err(e) if e.is_absent() => {
-                eprintln!("imagescope: image not present: {} ({e})", reference.canonical());
-                if json_out {
-                    println!("{}", json!({"image": null}));
-                } else {
-                    println!("Image {} is not present on {}", reference.canonical(), reference.domain());
-                }
-                return ExitCode::SUCCESS;
-            }
-            Err(e) => {
-                let refused = matches!(e.code().as_deref(), Some("UNAUTHORIZED" | "DENIED"));
-                if refused && n + 1 < candidates.len() {
-                    eprintln!("imagescope: {} was refused ({e}); trying the next matching credential", candidate.reason);
-                    last_error = Some(e);
-                    continue;
-                }
-                return fail(&e, json_out);
-            }
+            ExitCode::SUCCESS
         }
+        Err(e) if e.is_absent() => {
+            eprintln!("imagescope: image not present: {} ({e})", reference.canonical());
+            if json_out {
+                println!("{}", json!({"image": null}));
+            } else {
+                println!("Image {} is not present on {}", reference.canonical(), reference.domain());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, json_out),
     }
-    fail(&last_error.expect("at least one candidate is always tried"), json_out)
 }
 
 fn run_tags(input: &str, page_size: u32, json_out: bool, login: &login::LoginArgs, network: &Network) -> ExitCode {

@@ -162,7 +162,7 @@ impl State {
             .filter_map(|(n, v)| tiny_http::Header::from_bytes(n.as_bytes(), v.as_bytes()).ok())
             .collect();
         let sent = Arc::new(AtomicU64::new(0));
-        let body = Counted { inner: reply.body, count: Arc::clone(&sent) };
+        let body = Counted { inner: io::BufReader::with_capacity(256 * 1024, reply.body), count: Arc::clone(&sent) };
         let length = reply.length.and_then(|n| usize::try_from(n).ok());
         // Never chunk a body whose length is known: the app shows download progress from it.
         let response = tiny_http::Response::new(tiny_http::StatusCode(reply.status), headers, body, length, None)
@@ -285,7 +285,8 @@ fn header(request: &tiny_http::Request, name: &'static str) -> Option<String> {
 
 /// Counts what reaches the client, for the log line.
 struct Counted {
-    inner: Box<dyn Read + Send>,
+    /// Buffered: upstream reads then come in large pieces while the server writes small ones.
+    inner: io::BufReader<Box<dyn Read + Send>>,
     count: Arc<AtomicU64>,
 }
 

@@ -123,6 +123,7 @@ impl Schema1Manifest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // One per fetch; boxing would only add noise at every match.
 pub enum Manifest {
     Index(ImageIndex),
     Image(ImageManifest),

@@ -1,5 +1,4 @@
 use super::*;
-use base64::Engine as _;
 
 const HELLO_V2: &str = r#"{
   "schemaVersion": 2,

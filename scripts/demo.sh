@@ -30,4 +30,5 @@ print(f"  token auth: {r['token']['cors']}/private/secret:1.0   user {state['use
 print(f"  no CORS headers (shows the diagnosis): {r['basic']['nocors']}/public/hello:1.0")
 print("\nCtrl-C stops everything.\n")
 PY
-target/release/imagescope serve --listen "127.0.0.1:$PORT" --dist dist
+# The demo registries live on loopback, which the proxy refuses to reach unless told.
+target/release/imagescope serve --listen "127.0.0.1:$PORT" --dist dist --allow-loopback

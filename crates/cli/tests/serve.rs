@@ -509,3 +509,45 @@ fn follows_redirects_itself_and_keeps_links_inside() {
     let log = serve.log_with(&format!("GET http://{anon}/v2/_catalog 200"));
     assert!(!log.contains("last="), "{log}");
 }
+
+/// Needs the bed's large fixture (`testbed.py seed-large`); without it there is nothing large
+/// enough to tell streaming from buffering.
+#[test]
+fn streams_a_large_blob_without_holding_it() {
+    let Some(large) = bed()["fixtures"].get("bench/large:1.0") else {
+        eprintln!("skipped: the test bed has no bench/large:1.0 (run tests/testbed/testbed.py seed-large)");
+        return;
+    };
+    let layer = large["layers"].as_array().unwrap().iter().max_by_key(|l| l["size"].as_u64()).unwrap();
+    let (digest, size) = (layer["digest"].as_str().unwrap(), layer["size"].as_u64().unwrap());
+    let serve = Serve::start(&["--allow-loopback"]);
+    let url = serve.proxy("http", &registry("anon"), &format!("/v2/bench/large/blobs/{digest}"));
+
+    let response = ureq::get(&url).call().unwrap();
+    assert_eq!(response.headers().get("content-length").unwrap().to_str().unwrap(), size.to_string());
+    // Hashing 256 MiB in a debug build takes long; the length and the last MiB, compared with
+    // the registry's own bytes, show the stream arrived whole.
+    let mut reader = response.into_body().into_reader();
+    let (mut buf, mut total, mut tail) = (vec![0u8; 1 << 20], 0u64, Vec::new());
+    loop {
+        let n = reader.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        tail.extend_from_slice(&buf[..n]);
+        tail.drain(..tail.len().saturating_sub(1 << 20));
+        total += n as u64;
+    }
+    assert_eq!(total, size);
+    let direct = format!("http://{}/v2/bench/large/blobs/{digest}", registry("anon"));
+    let range = format!("bytes={}-", size - tail.len() as u64);
+    assert_eq!(get(&direct, &[("Range", range.as_str())]).body, tail);
+
+    let status = fs::read_to_string(format!("/proc/{}/status", serve.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(peak_kib < 64 * 1024, "the server peaked at {peak_kib} KiB for a {size}-byte blob");
+}

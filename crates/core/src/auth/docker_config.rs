@@ -95,12 +95,12 @@ pub struct Lookup {
 
 /// A field of a JSON object the way Go's `encoding/json` finds it: exact name first, then
 /// any spelling that differs only in case.
-fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn go_field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object.get(name).or_else(|| object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 fn string_field(object: &Map<String, Value>, name: &str, path: &str) -> Result<String, CredentialsError> {
-    match field(object, name) {
+    match go_field(object, name) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(_) => Err(CredentialsError::ConfigShape { problem: format!("{path}.{name} must be a string") }),
@@ -108,7 +108,7 @@ fn string_field(object: &Map<String, Value>, name: &str, path: &str) -> Result<S
 }
 
 /// docker's `ConvertToHostname`: the `host[:port]` of a key, without scheme or path.
-pub(crate) fn convert_to_hostname(key: &str) -> &str {
+fn convert_to_hostname(key: &str) -> &str {
     if let Some(i) = key.find("://") {
         let rest = &key[i + 3..];
         let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
@@ -177,19 +177,19 @@ impl DockerConfig {
                 problem: "the top level must be a JSON object such as {\"auths\": {…}}".to_string(),
             });
         };
-        if field(&top, "apiVersion").is_some() || field(&top, "kind").is_some() {
+        if go_field(&top, "apiVersion").is_some() || go_field(&top, "kind").is_some() {
             return Err(CredentialsError::ConfigShape {
                 problem: "this is a Kubernetes object, not a docker config.json; read it as a Secret instead".to_string(),
             });
         }
         let mut config = DockerConfig::default();
-        match field(&top, "credsStore") {
+        match go_field(&top, "credsStore") {
             None | Some(Value::Null) => {}
             Some(Value::String(s)) if s.is_empty() => {}
             Some(Value::String(s)) => config.creds_store = Some(s.clone()),
             Some(_) => return Err(CredentialsError::ConfigShape { problem: "credsStore must be a string".to_string() }),
         }
-        match field(&top, "credHelpers") {
+        match go_field(&top, "credHelpers") {
             None | Some(Value::Null) => {}
             Some(Value::Object(helpers)) => {
                 for (registry, helper) in helpers {
@@ -207,7 +207,7 @@ impl DockerConfig {
                 })
             }
         }
-        let auths = match field(&top, "auths") {
+        let auths = match go_field(&top, "auths") {
             Some(Value::Object(auths)) => Some(auths),
             None | Some(Value::Null) => None,
             Some(_) => {

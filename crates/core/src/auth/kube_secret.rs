@@ -2,6 +2,7 @@
 //! credentials it hands the runtime for each image.
 
 use super::credentials::{decode_base64, redact, AuthConfig};
+use super::docker_config::go_field;
 use crate::reference::Reference;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -229,7 +230,7 @@ fn read_secret(object: &Map<String, Value>, label: &str) -> Result<Result<PullSe
         return Err(bad(format!("{key} must hold a JSON object; kubelet fails every pull that uses this Secret")));
     };
     let registries = match secret_type {
-        SecretType::DockerConfigJson => match field(&top, "auths") {
+        SecretType::DockerConfigJson => match go_field(&top, "auths") {
             Some(Value::Object(auths)) => auths.clone(),
             Some(Value::Null) | None => {
                 let problem = if top.values().any(Value::is_object) {
@@ -281,17 +282,12 @@ fn secret_content(object: &Map<String, Value>, key: &str, name: &str) -> Result<
     Ok(Some(text))
 }
 
-/// A JSON field the way Go's `encoding/json` matches struct fields: exact, then any case.
-fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| object.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
-}
-
 fn read_entry(key: &str, value: &Value) -> Result<RegistryEntry, String> {
     let Value::Object(object) = value else {
         return Err("must be an object such as {\"auth\": \"…\"}; kubelet fails every pull that uses this Secret".to_string());
     };
     let text = |name: &str| -> Result<String, String> {
-        match field(object, name) {
+        match go_field(object, name) {
             None | Some(Value::Null) => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(format!("{name} must be a string; kubelet fails every pull that uses this Secret")),
@@ -306,7 +302,7 @@ fn read_entry(key: &str, value: &Value) -> Result<RegistryEntry, String> {
         ignored_fields: Vec::new(),
     };
     for (name, ignored) in [("identitytoken", "identitytoken"), ("registrytoken", "registrytoken")] {
-        if field(object, name).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+        if go_field(object, name).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
             entry.ignored_fields.push(ignored);
         }
     }

@@ -26,7 +26,7 @@ step "the core builds for wasm32-unknown-unknown"
 cargo build -q -p imagescope-core --target wasm32-unknown-unknown
 
 step "registry test bed"
-python3 tests/testbed/testbed.py up
+python3 tests/testbed/testbed.py up --with-large
 python3 tests/testbed/testbed.py check
 
 step "native tests (core tables and properties, command against the test bed)"

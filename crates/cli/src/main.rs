@@ -2,6 +2,7 @@
 
 mod http;
 mod login;
+mod ls;
 mod report;
 mod resolve;
 mod serve;
@@ -74,6 +75,8 @@ enum Command {
         #[arg(long, short = 'n')]
         namespace: Option<String>,
     },
+    /// List the files of a layer, or of the merged image filesystem.
+    Ls(ls::LsArgs),
     /// Serve the built app with a same-origin registry proxy at /proxy/, for registries that send no CORS headers.
     Serve(serve::ServeArgs),
 }
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Ls(args) => ls::run(args),
         Command::Serve(args) => serve::run(args),
     }
 }

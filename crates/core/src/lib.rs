@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client;
 pub mod digest;
 pub mod error;
+pub mod layers;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;

@@ -1,0 +1,64 @@
+use crate::format::exact_bytes;
+use imagescope_core::digest::Digest;
+use imagescope_core::manifest::Descriptor;
+use imagescope_core::status::human_size;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct LayerProps {
+    pub layers: Vec<Descriptor>,
+    /// `rootfs.diff_ids` from the config, in the same order as the layers.
+    pub diff_ids: Vec<Digest>,
+}
+
+/// The layers with their compressed sizes drawn to scale against the largest.
+#[component]
+pub fn LayerTable(props: &LayerProps) -> Html {
+    let largest = props
+        .layers
+        .iter()
+        .map(|l| l.size)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let total: u64 = props.layers.iter().map(|l| l.size).sum();
+    html! {
+        <section class="card" aria-labelledby="layers-title">
+            <h2 id="layers-title">{ format!("Layers ({})", props.layers.len()) }</h2>
+            <p class="muted">{ format!("{} compressed in total ({})", human_size(total), exact_bytes(total)) }</p>
+            <div class="table-wrap">
+                <table class="layers">
+                    <thead>
+                        <tr><th scope="col">{ "#" }</th><th scope="col">{ "Digest · diff_id" }</th><th scope="col">{ "Media type" }</th>
+                            <th scope="col" class="num">{ "Size" }</th><th scope="col" class="bar-col"><span class="visually-hidden">{ "Relative size" }</span></th></tr>
+                    </thead>
+                    <tbody>
+                        { for props.layers.iter().enumerate().map(|(i, layer)| {
+                            let width = (layer.size as f64 / largest as f64 * 100.0).max(0.5);
+                            html! {
+                                <tr data-testid="layer-row" data-digest={layer.digest.to_string()} data-bytes={layer.size.to_string()}>
+                                    <td class="num">{ i + 1 }</td>
+                                    <td>
+                                        <code class="digest">{ layer.digest.to_string() }</code>
+                                        if let Some(diff_id) = props.diff_ids.get(i) {
+                                            <code class="digest muted small" title="diff_id: digest of the uncompressed layer">{ format!("diff_id {diff_id}") }</code>
+                                        }
+                                    </td>
+                                    <td><code class="small">{ layer.media_type.clone() }</code></td>
+                                    <td class="num" title={exact_bytes(layer.size)}>{ human_size(layer.size) }</td>
+                                    <td class="bar-col">
+                                        <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img"
+                                            aria-label={format!("{:.0}% of the largest layer", width)}>
+                                            <rect class="bar-track" x="0" y="0" width="100" height="8" rx="2" />
+                                            <rect class="bar-fill" x="0" y="0" width={format!("{width:.2}")} height="8" rx="2" />
+                                        </svg>
+                                    </td>
+                                </tr>
+                            }
+                        }) }
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

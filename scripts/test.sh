@@ -8,6 +8,7 @@ ROOT=$PWD
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
 export CHROMEDRIVER=/usr/bin/chromedriver
+export IMAGESCOPE_BIN="$ROOT/target/debug/imagescope"
 export IMAGESCOPE_TESTBED_DIR="${IMAGESCOPE_TESTBED_DIR:-/tmp/imagescope-testbed-$$}"
 mkdir -p test-output
 
@@ -36,11 +37,14 @@ cargo test --workspace --exclude imagescope-web
 step "fuzz smoke runs"
 bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-15}"
 
-if [ -x tests/e2e/build.sh ]; then
-  step "browser app: build, payload, browser tests"
-  bash tests/e2e/build.sh
-  python3 tests/testbed/testbed.py down
-  python3 tests/testbed/testbed.py up --app-dir "$ROOT/dist"
-  bash tests/e2e/run.sh
-fi
+step "browser app: release build and payload budget"
+bash tests/e2e/build.sh
+
+step "browser tests in headless Chromium (wasm-bindgen-test)"
+bash tests/browser/run.sh
+
+step "end-to-end: the built app served by nginx, driven in headless Chromium"
+node --test --test-reporter=spec tests/e2e/
+echo "screenshots: $ROOT/test-output/screenshots/"
+
 step "all tests passed"

@@ -2,6 +2,8 @@
 
 mod http;
 mod login;
+mod pull;
+mod store_fs;
 mod ls;
 mod report;
 mod resolve;
@@ -79,6 +81,18 @@ enum Command {
     Ls(ls::LsArgs),
     /// Serve the built app with a same-origin registry proxy at /proxy/, for registries that send no CORS headers.
     Serve(serve::ServeArgs),
+    /// PullImage: download and verify every blob of an image into the local store.
+    Pull(pull::PullArgs),
+    /// ListImages: the images in the local store.
+    Images(pull::ImagesArgs),
+    /// RemoveImage: remove a stored image and the blobs no other image uses.
+    Rmi(pull::RmiArgs),
+    /// ImageStatus of a stored image, as JSON ({"image": null} when absent).
+    Status(pull::StatusArgs),
+    /// Save a stored image as a tar for docker load, podman load and skopeo.
+    Save(pull::SaveArgs),
+    /// Re-hash every stored blob and report damaged or missing ones.
+    Fsck(pull::FsckArgs),
 }
 
 /// Prints the failure as one line on stderr (and as JSON on stdout when asked) and picks the exit code.
@@ -198,5 +212,11 @@ fn main() -> ExitCode {
         }
         Command::Ls(args) => ls::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Pull(args) => pull::run(args),
+        Command::Images(args) => pull::images(args),
+        Command::Rmi(args) => pull::rmi(args),
+        Command::Status(args) => pull::status(args),
+        Command::Save(args) => pull::save(args),
+        Command::Fsck(args) => pull::fsck(args),
     }
 }

@@ -356,7 +356,7 @@ fn parse_reg_name(host: &str) -> Result<String, UrlError> {
 
 /// Strict dotted quad: four decimal parts, 0–255, no leading zeros (which some resolvers
 /// read as octal).
-pub(crate) fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
+fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
     let mut parts = s.split('.');
     for slot in &mut out {

@@ -280,7 +280,8 @@ pub async fn detect_proxy() -> bool {
         return false;
     };
     let text = text.as_string().unwrap_or_default();
-    serde_json::from_str::<serde_json::Value>(&text)
+    // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+    serde_json::from_slice::<serde_json::Value>(text.as_bytes())
         .is_ok_and(|v| v.get("proxy") == Some(&serde_json::Value::Bool(true)))
 }
 

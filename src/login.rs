@@ -43,7 +43,8 @@ pub enum PasteKind {
 /// A JSON object without Kubernetes' `kind`/`apiVersion` is a docker config; anything else
 /// (YAML above all) is read as Secrets.
 pub fn paste_kind(text: &str) -> PasteKind {
-    match serde_json::from_str::<serde_json::Value>(text) {
+    // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+    match serde_json::from_slice::<serde_json::Value>(text.as_bytes()) {
         Ok(serde_json::Value::Object(o))
             if !["kind", "apiVersion", "items"]
                 .iter()

@@ -18,7 +18,8 @@ fn local() -> Option<Storage> {
 
 pub fn load_credentials() -> Option<CredentialForm> {
     let text = session()?.get_item(CREDENTIALS_KEY).ok()??;
-    serde_json::from_str(&text).ok()
+    // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+    serde_json::from_slice(text.as_bytes()).ok()
 }
 
 /// Stores the form only while "remember in this tab" is ticked; unticking forgets it at once.

@@ -61,7 +61,7 @@ impl Reference {
         }
         let (domain, remainder) = split_docker_domain(s);
         let remote = remainder.split(':').next().unwrap_or_default();
-        if go_to_lower(remote) != remote {
+        if changes_when_lowercased(remote) {
             return Err(ReferenceError::RemoteNameNotLowercase(remote.to_owned()));
         }
         parse_qualified(&format!("{domain}/{remainder}"))
@@ -257,7 +257,7 @@ fn split_docker_domain(name: &str) -> (&str, String) {
         (HUB_DOMAIN, rest)
     } else if maybe_domain == "localhost"
         || maybe_domain.contains(['.', ':'])
-        || go_to_lower(maybe_domain) != maybe_domain
+        || changes_when_lowercased(maybe_domain)
     {
         (maybe_domain, rest)
     } else {
@@ -269,11 +269,47 @@ fn split_docker_domain(name: &str) -> (&str, String) {
     (domain, remote.to_owned())
 }
 
-/// Go's `strings.ToLower`, which maps each character to exactly one. Rust's
-/// `to_lowercase` expands U+0130 to two characters where Go gives `i`, and that
-/// difference decides which error some inputs get.
-fn go_to_lower(s: &str) -> String {
-    s.chars().map(|c| if c == '\u{130}' { 'i' } else { c.to_lowercase().next().unwrap_or(c) }).collect()
+/// Whether Go's `strings.ToLower` changes `s`. It maps each character to exactly one, so that
+/// is whether some character has a lowercase form: uppercase letters but for the symbols in
+/// `CASELESS_CAPITALS`, and titlecase letters such as `ǅ`. Decided this way because the
+/// mapping table behind `char::to_lowercase` is the largest piece of data in the web app.
+fn changes_when_lowercased(s: &str) -> bool {
+    const TITLECASE: [(char, char); 10] = [
+        ('\u{1c5}', '\u{1c5}'),
+        ('\u{1c8}', '\u{1c8}'),
+        ('\u{1cb}', '\u{1cb}'),
+        ('\u{1f2}', '\u{1f2}'),
+        ('\u{1f88}', '\u{1f8f}'),
+        ('\u{1f98}', '\u{1f9f}'),
+        ('\u{1fa8}', '\u{1faf}'),
+        ('\u{1fbc}', '\u{1fbc}'),
+        ('\u{1fcc}', '\u{1fcc}'),
+        ('\u{1ffc}', '\u{1ffc}'),
+    ];
+    const CASELESS_CAPITALS: [(char, char); 7] = [
+        ('\u{3d2}', '\u{3d4}'),
+        ('\u{2102}', '\u{2124}'),
+        ('\u{2128}', '\u{2128}'),
+        ('\u{212c}', '\u{2131}'),
+        ('\u{2133}', '\u{2145}'),
+        ('\u{1d400}', '\u{1d7ca}'),
+        ('\u{1f130}', '\u{1f189}'),
+    ];
+    let within = |c: char, ranges: &[(char, char)]| ranges.iter().any(|&(first, last)| (first..=last).contains(&c));
+    s.chars().any(|c| within(c, &TITLECASE) || (c.is_uppercase() && !within(c, &CASELESS_CAPITALS)))
+}
+
+/// Go's `strings.ToLower` as far as the reference grammar, which is all ASCII, can tell: the
+/// only characters beyond ASCII that lower into it are `İ` (to `i` in Go, where Rust's
+/// `to_lowercase` adds a combining dot) and the Kelvin sign.
+fn lower_for_grammar(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{130}' => 'i',
+            '\u{212a}' => 'k',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 /// The components of a string that matches the reference grammar.
@@ -287,7 +323,7 @@ struct Parts<'a> {
 /// `domain/remainder` checked as distribution's `Parse` checks it.
 fn parse_qualified(s: &str) -> Result<Reference, ReferenceError> {
     let Some(parts) = match_reference(s) else {
-        let lower = go_to_lower(s);
+        let lower = lower_for_grammar(s);
         return Err(if lower != s && match_reference(&lower).is_some() {
             ReferenceError::NameContainsUppercase
         } else {
@@ -433,6 +469,25 @@ mod tests {
     const D_FFFF: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
     const HEX_DBCC: &str = "dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c";
     const HEX_1A3F: &str = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+
+    /// Go's `strings.ToLower` of one character: Rust's mapping, but `İ` becomes `i`.
+    fn go_lower(c: char) -> char {
+        if c == '\u{130}' { 'i' } else { c.to_lowercase().next().unwrap_or(c) }
+    }
+
+    #[test]
+    fn lowercase_checks_agree_with_the_unicode_mapping_for_every_character() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let one = c.to_string();
+            assert_eq!(changes_when_lowercased(&one), go_lower(c) != c, "U+{:04X}", c as u32);
+            let lowered = lower_for_grammar(&one).chars().next();
+            if go_lower(c).is_ascii() {
+                assert_eq!(lowered, Some(go_lower(c)), "U+{:04X}", c as u32);
+            } else {
+                assert!(lowered.is_some_and(|l| !l.is_ascii()), "U+{:04X}", c as u32);
+            }
+        }
+    }
 
     /// What a valid input must parse to.
     struct Want {

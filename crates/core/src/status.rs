@@ -100,20 +100,41 @@ pub fn human_size(bytes: u64) -> String {
     format!("{}{}", format_g3(size), UNITS[unit])
 }
 
-/// Go's `%.3g` for a non-negative number below 1000 (what `human_size` needs).
+/// Go's `%.3g` for zero or a number in [1, 1000), which is all `human_size` passes. The digits
+/// come from the float's exact binary value with integer arithmetic, rounding half to even as
+/// Go does: Rust's float formatting would link its dragon and grisu tables into the web app.
 fn format_g3(x: f64) -> String {
     if x == 0.0 {
         return "0".into();
     }
-    let sci = format!("{x:.2e}");
-    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    if !(-4..3).contains(&exp) {
-        let mantissa = trim_zeros(mantissa);
-        return format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    let bits = x.to_bits();
+    let mantissa = bits & ((1 << 52) - 1) | 1 << 52;
+    let shift = 1075 - ((bits >> 52) & 0x7ff) as u32;
+    let mut exponent = if x >= 100.0 { 2 } else if x >= 10.0 { 1 } else { 0 };
+    let scaled = mantissa * 10u64.pow(2 - exponent);
+    let (mut digits, rest, half) = (scaled >> shift, scaled & ((1 << shift) - 1), 1u64 << (shift - 1));
+    if rest > half || (rest == half && digits % 2 == 1) {
+        digits += 1;
     }
-    let decimals = (2 - exp).max(0) as usize;
-    trim_zeros(&format!("{x:.decimals$}")).to_string()
+    if digits == 1000 {
+        digits = 100;
+        exponent += 1;
+    }
+    if exponent == 3 {
+        return format!("{}e+03", trim_zeros(&with_point(digits, 2)));
+    }
+    trim_zeros(&with_point(digits, 2 - exponent)).to_string()
+}
+
+/// `digits` with a decimal point `decimals` places from the right.
+fn with_point(digits: u64, decimals: u32) -> String {
+    let text = digits.to_string();
+    let (whole, fraction) = text.split_at(text.len() - decimals as usize);
+    if fraction.is_empty() {
+        text
+    } else {
+        format!("{whole}.{fraction}")
+    }
 }
 
 fn trim_zeros(s: &str) -> &str {
@@ -224,6 +245,11 @@ mod tests {
             (191_000_000, "191MB"),
             (1_500_000_000, "1.5GB"),
             (268_435_456, "268MB"),
+            (1125, "1.12kB"),
+            (1135, "1.14kB"),
+            (9995, "9.99kB"),
+            (99_950, "100kB"),
+            (u64::MAX, "18.4EB"),
         ];
         for (bytes, want) in cases {
             assert_eq!(human_size(bytes), want, "{bytes}");

@@ -171,7 +171,8 @@ impl DockerConfig {
     /// Parses `config.json`, or a legacy `.dockercfg` (a bare map of registry to credentials).
     /// An `auth` that does not decode is an error, as it is for docker.
     pub fn parse(text: &str) -> Result<DockerConfig, CredentialsError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| CredentialsError::ConfigSyntax { detail: e.to_string() })?;
+        // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+        let value: Value = serde_json::from_slice(text.as_bytes()).map_err(|e| CredentialsError::ConfigSyntax { detail: e.to_string() })?;
         let Value::Object(top) = value else {
             return Err(CredentialsError::ConfigShape {
                 problem: "the top level must be a JSON object such as {\"auths\": {…}}".to_string(),

@@ -220,7 +220,8 @@ fn read_secret(object: &Map<String, Value>, label: &str) -> Result<Result<PullSe
         };
         return skip(SecretError::MissingKey { name: name.clone(), secret_type: secret_type.as_str(), key, hint });
     };
-    let json: Value = serde_json::from_str(&content).map_err(|e| SecretError::BadJson {
+    // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+    let json: Value = serde_json::from_slice(content.as_bytes()).map_err(|e| SecretError::BadJson {
         name: name.clone(),
         key: key.to_string(),
         detail: e.to_string(),
@@ -339,7 +340,8 @@ fn documents(input: &str) -> Result<Vec<Value>, SecretError> {
         return Err(SecretError::Empty);
     }
     if trimmed.starts_with('{') {
-        match serde_json::from_str::<Value>(trimmed) {
+        // As bytes, like every other JSON read: the web app then links one JSON reader, not two.
+        match serde_json::from_slice::<Value>(trimmed.as_bytes()) {
             Ok(value) => return Ok(vec![value]),
             Err(json_error) => {
                 return yaml_documents(trimmed).map_err(|yaml_error| match yaml_error {
@@ -899,7 +901,27 @@ fn resolves_to_non_string(s: &str) -> bool {
             && parts[0].len() == 4
             && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.chars().all(|c| c.is_ascii_digit()))
     };
-    decimal || radix_int("0x", 16) || radix_int("0o", 8) || radix_int("0b", 2) || s.parse::<f64>().is_ok() || date
+    decimal || radix_int("0x", 16) || radix_int("0o", 8) || radix_int("0b", 2) || is_float(s) || date
+}
+
+/// Whether `s` is a float: an optional sign, then digits with an optional point (a digit on at
+/// least one side) and an optional exponent, or `inf`, `infinity` or `nan` in any case.
+/// Checked by hand because `str::parse::<f64>` links the float parser and its tables.
+fn is_float(s: &str) -> bool {
+    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if ["inf", "infinity", "nan"].iter().any(|word| unsigned.eq_ignore_ascii_case(word)) {
+        return true;
+    }
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    digits(whole)
+        && digits(fraction)
+        && !(whole.is_empty() && fraction.is_empty())
+        && exponent.is_none_or(|e| !e.is_empty() && digits(e))
 }
 
 /// A YAML scalar as kubectl prints it: plain when that reads back as the same string,
@@ -1273,12 +1295,29 @@ mod tests {
             ("0x1f", "\"0x1f\""),
             ("2024-01-02", "\"2024-01-02\""),
             ("1.2.3", "1.2.3"),
+            ("1.5", "\"1.5\""),
+            ("1.", "\"1.\""),
+            ("1e-3", "\"1e-3\""),
+            ("2E10", "\"2E10\""),
+            ("1e", "1e"),
+            ("1.5e", "1.5e"),
+            ("1e3.5", "1e3.5"),
             ("a-b.c", "a-b.c"),
             ("-x", "\"-x\""),
             ("has space", "\"has space\""),
         ] {
             let yaml = docker_registry_secret_yaml(name, None, "r", "u", "p", None);
             assert!(yaml.contains(&format!("  name: {printed}\n")), "{name}: {yaml}");
+        }
+    }
+
+    #[test]
+    fn float_check_agrees_with_the_float_parser() {
+        for s in [
+            "1", "1.", ".5", "1.5", "-1.5", "+.5e-3", "1e3", "1E+3", "1e", "e3", ".", "-", "+", "", "1.2.3", "1e3.5", "1..2", "1e-",
+            "inf", "-inf", "+Infinity", "NaN", "-nan", "infinit", "0x1p3", "1_0", "1.5x", "--1", "١",
+        ] {
+            assert_eq!(is_float(s), s.parse::<f64>().is_ok(), "{s:?}");
         }
     }
 

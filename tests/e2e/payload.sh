@@ -18,7 +18,7 @@ kb=$(( (total + 1023) / 1024 ))
 printf 'total gzip: %d bytes (%d KB; budget %d KB)\n' "$total" "$kb" "$budget_kb"
 if [ "$total" -gt $((budget_kb * 1024)) ]; then
   echo "payload: OVER BUDGET by $((total - budget_kb * 1024)) bytes" >&2
-  [ "${PAYLOAD_STRICT:-0}" = 1 ] && exit 1
+  if [ "${PAYLOAD_STRICT:-0}" = 1 ]; then exit 1; fi
 else
   echo "payload: within budget"
 fi

@@ -47,4 +47,7 @@ step "end-to-end: the built app served by nginx, driven in headless Chromium"
 node --test --test-reporter=spec tests/e2e/
 echo "screenshots: $ROOT/test-output/screenshots/"
 
+step "pull benchmark, smoke run (figures only; the full run is: node tests/e2e/bench.mjs)"
+node tests/e2e/bench.mjs --smoke
+
 step "all tests passed"

@@ -1,6 +1,6 @@
 //! The root component: owns the state, runs the effects, lays out the page.
 
-use crate::components::{ActivityLog, CredentialsPanel, Header, ReferenceForm, Results};
+use crate::components::{ActivityLog, CredentialsPanel, Header, PullPanel, ReferenceForm, Results, StorePanel};
 use crate::hooks::{
     initial_state, use_hash_route, use_inspection, use_listings, use_proxy_detection,
     use_session_credentials, use_theme, StateHandle,
@@ -29,6 +29,8 @@ pub fn App() -> Html {
                     <CredentialsPanel />
                 </div>
                 <Results />
+                <PullPanel />
+                <StorePanel />
                 <ActivityLog />
             </main>
             <footer class="footer muted small">

@@ -9,10 +9,14 @@ pub mod format;
 pub mod hooks;
 pub mod jobs;
 pub mod login;
+pub mod opfs;
+pub mod pull_state;
 pub mod route;
 pub mod session;
 pub mod state;
 pub mod storage;
+pub mod worker;
+pub mod worker_client;
 
 /// Mounts the app on `<body>`.
 pub fn run() {

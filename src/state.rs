@@ -147,6 +147,8 @@ pub struct State {
     pub referrers: Listing<Rc<Referrers>>,
     pub referrers_run: u64,
     pub theme: Theme,
+    /// The pull and the stored images (the store worker's side of the page).
+    pub pulls: crate::pull_state::PullState,
 }
 
 impl PartialEq for State {
@@ -200,6 +202,7 @@ pub enum Action {
     },
     SetTheme(Theme),
     ClearLog,
+    Store(crate::pull_state::StoreAction),
 }
 
 impl State {
@@ -345,6 +348,7 @@ impl Reducible for State {
             }
             Action::SetTheme(theme) => next.theme = theme,
             Action::ClearLog => next.log.clear(),
+            Action::Store(action) => next.pulls.apply(action, &mut next.log, js_sys::Date::now()),
         }
         Rc::new(next)
     }

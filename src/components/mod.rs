@@ -12,10 +12,12 @@ mod layers;
 mod listings;
 mod manifest;
 mod platforms;
+mod pull;
 mod raw;
 mod reference;
 mod results;
 mod status;
+mod store;
 
 pub use activity::{ActivityLog, LogLine};
 pub use annotations::Annotations;
@@ -28,10 +30,12 @@ pub use layers::{LayerProps, LayerTable};
 pub use listings::{ReferrersCard, TagsCard};
 pub use manifest::ManifestCard;
 pub use platforms::PlatformList;
+pub use pull::PullPanel;
 pub use raw::{RawDocument, RawJson};
 pub use reference::{PreviewProps, ReferenceForm, ReferencePreview};
 pub use results::Results;
 pub use status::{StatusCard, StatusProps};
+pub use store::StorePanel;
 
 use crate::hooks::StateHandle;
 use yew::prelude::*;

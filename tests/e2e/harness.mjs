@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const DIST = path.join(ROOT, 'dist');
+export const DIST = process.env.IMAGESCOPE_DIST ?? path.join(ROOT, 'dist');
 export const SCREENSHOTS = path.join(ROOT, 'test-output', 'screenshots');
 
 const require = createRequire(import.meta.url);

@@ -1,0 +1,3 @@
+fn main() {
+    imagescope_web::worker::start();
+}

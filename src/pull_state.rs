@@ -1,0 +1,294 @@
+//! The pull and the stored images as the page shows them, and how worker replies change them.
+//! `State` holds one [`PullState`]; its actions arrive wrapped in `Action::Store`.
+
+use crate::state::LogEntry;
+use crate::worker::protocol::{CorruptBlob, Reply};
+use imagescope_core::status::Image;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerProgress {
+    pub digest: String,
+    /// The core's blob status word (`waiting`, `progress`, `complete`, …).
+    pub status: String,
+    pub done: u64,
+    pub size: u64,
+    /// Where this download started (a resume starts past 0) and when, for the rate.
+    pub resumed_from: u64,
+    pub started_ms: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Running,
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl Phase {
+    pub fn as_attr(self) -> &'static str {
+        match self {
+            Phase::Running => "running",
+            Phase::Done => "done",
+            Phase::Failed => "failed",
+            Phase::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: String,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivePull {
+    pub id: u64,
+    pub reference: String,
+    pub phase: Phase,
+    pub layers: Vec<LayerProgress>,
+    pub done: u64,
+    pub total: u64,
+    pub started_ms: f64,
+    pub finished_ms: Option<f64>,
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FsckSummary {
+    pub checked: usize,
+    pub bytes: u64,
+    pub corrupt: Vec<CorruptBlob>,
+    pub missing: Vec<String>,
+    pub unreferenced: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Export {
+    pub id: u64,
+    pub selector: String,
+    pub name: Option<String>,
+    pub bytes: u64,
+    pub url: Option<String>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullState {
+    pub jobs: usize,
+    pub all_platforms: bool,
+    pub verify_diff_ids: bool,
+    pub pull: Option<ActivePull>,
+    /// The stored-images panel is open (and so the worker is running).
+    pub open: bool,
+    pub filter: String,
+    pub images: Option<Vec<Image>>,
+    /// Bumped whenever the store changed, so the list is read again.
+    pub generation: u64,
+    /// The last ImageStatus asked for: the selector and what came back.
+    pub status: Option<(String, Option<Image>)>,
+    pub estimate: Option<(u64, u64, bool)>,
+    pub fsck: Option<FsckSummary>,
+    pub fsck_running: bool,
+    pub export: Option<Export>,
+    pub problem: Option<Problem>,
+}
+
+impl Default for PullState {
+    fn default() -> PullState {
+        PullState {
+            jobs: 3,
+            all_platforms: false,
+            verify_diff_ids: false,
+            pull: None,
+            open: false,
+            filter: String::new(),
+            images: None,
+            generation: 0,
+            status: None,
+            estimate: None,
+            fsck: None,
+            fsck_running: false,
+            export: None,
+            problem: None,
+        }
+    }
+}
+
+pub enum StoreAction {
+    SetJobs(usize),
+    SetAllPlatforms(bool),
+    SetVerifyDiffIds(bool),
+    SetFilter(String),
+    SetOpen(bool),
+    PullStarted { id: u64, reference: String, now_ms: f64 },
+    ExportStarted { id: u64, selector: String },
+    FsckStarted,
+    ExportSaved { id: u64, url: Option<String>, message: Option<String> },
+    Reply(Reply),
+    WorkerFailed(String),
+}
+
+fn number(value: &Value, key: &str) -> u64 {
+    value.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+impl PullState {
+    pub fn running(&self) -> bool {
+        self.pull.as_ref().is_some_and(|p| p.phase == Phase::Running)
+    }
+
+    /// Applies `action`; lines for the activity log go to `log`.
+    pub fn apply(&mut self, action: StoreAction, log: &mut Vec<LogEntry>, now_ms: f64) {
+        match action {
+            StoreAction::SetJobs(jobs) => self.jobs = jobs.clamp(1, 16),
+            StoreAction::SetAllPlatforms(on) => self.all_platforms = on,
+            StoreAction::SetVerifyDiffIds(on) => self.verify_diff_ids = on,
+            StoreAction::SetFilter(filter) => self.filter = filter,
+            StoreAction::SetOpen(open) => self.open = open,
+            StoreAction::PullStarted { id, reference, now_ms } => {
+                self.pull = Some(ActivePull { id, reference, phase: Phase::Running, layers: vec![], done: 0, total: 0, started_ms: now_ms, finished_ms: None, problem: None });
+            }
+            StoreAction::ExportStarted { id, selector } => {
+                self.export = Some(Export { id, selector, name: None, bytes: 0, url: None, problem: None });
+            }
+            StoreAction::FsckStarted => {
+                self.fsck_running = true;
+                self.fsck = None;
+            }
+            StoreAction::ExportSaved { id, url, message } => {
+                if let Some(export) = self.export.as_mut().filter(|e| e.id == id) {
+                    export.url = url;
+                    export.problem = message;
+                }
+            }
+            StoreAction::WorkerFailed(message) => {
+                log.push(LogEntry::Line(format!("Error: {message}")));
+                self.problem = Some(Problem { kind: "worker".into(), code: None, message });
+                if let Some(pull) = self.pull.as_mut().filter(|p| p.phase == Phase::Running) {
+                    pull.phase = Phase::Failed;
+                }
+            }
+            StoreAction::Reply(reply) => self.reply(reply, log, now_ms),
+        }
+    }
+
+    fn pull_mut(&mut self, id: u64) -> Option<&mut ActivePull> {
+        self.pull.as_mut().filter(|p| p.id == id)
+    }
+
+    fn reply(&mut self, reply: Reply, log: &mut Vec<LogEntry>, now_ms: f64) {
+        match reply {
+            Reply::Ready => {}
+            Reply::Event { id, event, lines } => {
+                log.extend(lines.into_iter().map(LogEntry::Line));
+                if let Some(pull) = self.pull_mut(id) {
+                    pull.event(&event, now_ms);
+                }
+            }
+            Reply::Pulled { id, image, downloaded_blobs, existing_blobs, .. } => {
+                log.push(LogEntry::Line(format!("Stored {} ({downloaded_blobs} layers downloaded, {existing_blobs} already stored)", image.repo_tags.first().unwrap_or(&image.id))));
+                if let Some(pull) = self.pull_mut(id) {
+                    pull.phase = Phase::Done;
+                    pull.finished_ms = Some(now_ms);
+                    pull.done = pull.total;
+                }
+                self.open = true;
+                self.generation += 1;
+            }
+            Reply::Images { images, .. } => self.images = Some(images),
+            Reply::Status { selector, image, .. } => self.status = Some((selector, image)),
+            Reply::Removed { image, deleted_blobs, kept_blobs, .. } => {
+                let line = match &image {
+                    Some(i) => format!("Deleted: {} ({deleted_blobs} blobs deleted, {kept_blobs} kept for other images)", i.id),
+                    None => "Nothing to remove: no stored image matches".to_string(),
+                };
+                log.push(LogEntry::Line(line));
+                if let (Some((_, Some(shown))), Some(removed)) = (&self.status, &image) {
+                    if shown.id == removed.id {
+                        self.status = None;
+                    }
+                }
+                self.generation += 1;
+            }
+            Reply::Exported { id, download_name, bytes, blobs, .. } => {
+                log.push(LogEntry::Line(format!("Saved {download_name} ({blobs} blobs, {bytes} bytes)")));
+                if let Some(export) = self.export.as_mut().filter(|e| e.id == id) {
+                    export.name = Some(download_name);
+                    export.bytes = bytes;
+                }
+            }
+            Reply::Fsck { checked, bytes, corrupt, missing, unreferenced, .. } => {
+                self.fsck_running = false;
+                for c in &corrupt {
+                    log.push(LogEntry::Line(format!("Self-check: {} is damaged (its content hashes to {})", c.digest, c.actual)));
+                }
+                self.fsck = Some(FsckSummary { checked, bytes, corrupt, missing, unreferenced });
+            }
+            Reply::Estimate { usage, quota, persisted, .. } => self.estimate = Some((usage, quota, persisted)),
+            Reply::HashSpeed { .. } => {}
+            Reply::Failed { id, kind, code, message } => {
+                log.push(LogEntry::Line(format!("Error: {message}")));
+                let problem = Problem { kind: kind.clone(), code, message: message.clone() };
+                if let Some(pull) = self.pull_mut(id) {
+                    pull.phase = if kind == "cancelled" { Phase::Cancelled } else { Phase::Failed };
+                    pull.finished_ms = Some(now_ms);
+                    pull.problem = Some(problem);
+                    self.generation += 1;
+                    return;
+                }
+                if let Some(export) = self.export.as_mut().filter(|e| e.id == id) {
+                    export.problem = Some(message);
+                    return;
+                }
+                self.fsck_running = false;
+                self.problem = Some(problem);
+            }
+        }
+    }
+}
+
+impl ActivePull {
+    fn event(&mut self, event: &Value, now_ms: f64) {
+        match event.get("event").and_then(Value::as_str) {
+            Some("overall") => {
+                self.done = number(event, "done");
+                self.total = number(event, "total");
+            }
+            Some("blob") if event.get("kind").and_then(Value::as_str) == Some("layer") => {
+                let digest = event.get("digest").and_then(Value::as_str).unwrap_or_default().to_string();
+                let status = event.get("status").and_then(Value::as_str).unwrap_or_default().to_string();
+                let index = match self.layers.iter().position(|l| l.digest == digest) {
+                    Some(i) => i,
+                    None => {
+                        self.layers.push(LayerProgress { digest, status: String::new(), done: 0, size: 0, resumed_from: 0, started_ms: now_ms });
+                        self.layers.len() - 1
+                    }
+                };
+                let layer = &mut self.layers[index];
+                match status.as_str() {
+                    "waiting" | "already_exists" => {
+                        layer.size = number(event, "size");
+                        if status == "already_exists" {
+                            layer.done = layer.size;
+                        }
+                    }
+                    "downloading" => {
+                        layer.size = number(event, "size");
+                        layer.resumed_from = number(event, "resumed_from");
+                        layer.done = layer.resumed_from;
+                        layer.started_ms = now_ms;
+                    }
+                    "progress" => layer.done = number(event, "done"),
+                    "downloaded" | "complete" => layer.done = layer.size,
+                    _ => {}
+                }
+                layer.status = status;
+            }
+            _ => {}
+        }
+    }
+}

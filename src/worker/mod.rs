@@ -1,0 +1,285 @@
+//! The store worker: owns the OPFS image store and runs PullImage, ListImages, ImageStatus,
+//! RemoveImage, export and the self-check with the core, answering the page in JSON.
+//! Credentials arrive with each pull and live only as long as that pull's client.
+
+pub mod protocol;
+
+use crate::fetch::{DateClock, FetchTransport};
+use crate::opfs::{self, OpfsStore, SyncHandleSink};
+use imagescope_core::client::Client;
+use imagescope_core::digest::{Algorithm, Digest, Hasher};
+use imagescope_core::error::Error;
+use imagescope_core::export::export_image;
+use imagescope_core::platform::Platform;
+use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
+use imagescope_core::reference::Reference;
+use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
+use imagescope_core::transport::Clock;
+use protocol::{Command, CorruptBlob, PullRequest, Reply};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+
+/// A blob's progress (and the overall bar) is reported at most this often.
+const PROGRESS_INTERVAL_MS: f64 = 100.0;
+
+#[wasm_bindgen]
+extern "C" {
+    type WorkerScope;
+    #[wasm_bindgen(method, js_name = postMessage)]
+    fn post_message(this: &WorkerScope, message: &JsValue);
+    #[wasm_bindgen(method, setter)]
+    fn set_onmessage(this: &WorkerScope, handler: &js_sys::Function);
+}
+
+type Store = Rc<ImageStore<OpfsStore>>;
+
+fn post(reply: &Reply) {
+    let text = serde_json::to_string(reply).expect("replies serialize");
+    js_sys::global().unchecked_into::<WorkerScope>().post_message(&JsValue::from_str(&text));
+}
+
+thread_local! {
+    static PULLS: RefCell<BTreeMap<u64, CancelToken>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Opens the store, then takes commands. Commands run concurrently; the one `ImageStore`
+/// keeps the metadata of all of them.
+pub fn start() {
+    spawn_local(async {
+        let store = OpfsStore::open().await.map(|s| Rc::new(ImageStore::new(s)));
+        let handler = Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+            let data = js_sys::Reflect::get(&event, &"data".into()).ok().and_then(|d| d.as_string()).unwrap_or_default();
+            let Ok(command) = serde_json::from_str::<Command>(&data) else {
+                return;
+            };
+            match &store {
+                Ok(store) => spawn_local(run(store.clone(), command)),
+                Err(message) => post(&Reply::Failed { id: command_id(&command), kind: "store".into(), code: None, message: format!("the browser's private file system is not available: {message}") }),
+            }
+        });
+        js_sys::global().unchecked_into::<WorkerScope>().set_onmessage(handler.as_ref().unchecked_ref());
+        handler.forget();
+        post(&Reply::Ready);
+    });
+}
+
+fn command_id(command: &Command) -> u64 {
+    match command {
+        Command::Pull { id, .. }
+        | Command::Cancel { id }
+        | Command::List { id, .. }
+        | Command::Status { id, .. }
+        | Command::Remove { id, .. }
+        | Command::Export { id, .. }
+        | Command::Fsck { id }
+        | Command::Estimate { id }
+        | Command::HashSpeed { id, .. } => *id,
+    }
+}
+
+fn failed(id: u64, kind: &str, code: Option<String>, message: String) -> Reply {
+    Reply::Failed { id, kind: kind.to_string(), code, message }
+}
+
+fn store_failed(id: u64, e: &StoreError) -> Reply {
+    let kind = if matches!(e, StoreError::Quota { .. }) { "quota" } else { "store" };
+    failed(id, kind, None, e.to_string())
+}
+
+async fn run(store: Store, command: Command) {
+    let reply = match command {
+        Command::Pull { id, request } => run_pull(&store, id, request).await,
+        Command::Cancel { id } => {
+            if let Some(token) = PULLS.with(|p| p.borrow().get(&id).cloned()) {
+                token.cancel();
+            }
+            return;
+        }
+        Command::List { id, filter } => {
+            let selector = filter.as_deref().map(str::trim).filter(|f| !f.is_empty()).map(ImageSelector::parse);
+            match store.list_images(selector.as_ref()).await {
+                Ok(images) => Reply::Images { id, images },
+                Err(e) => store_failed(id, &e),
+            }
+        }
+        Command::Status { id, selector } => match store.image_status(&selector).await {
+            Ok(image) => Reply::Status { id, selector, image },
+            Err(e) => store_failed(id, &e),
+        },
+        Command::Remove { id, selector } => match store.remove_image(&selector).await {
+            Ok(r) => Reply::Removed { id, image: r.image, deleted_blobs: r.deleted_blobs.len(), kept_blobs: r.kept_blobs.len() },
+            Err(e) => store_failed(id, &e),
+        },
+        Command::Export { id, selector } => run_export(&store, id, &selector).await,
+        Command::Fsck { id } => match store.fsck().await {
+            Ok(r) => Reply::Fsck {
+                id,
+                checked: r.checked,
+                bytes: r.bytes,
+                corrupt: r.corrupt.iter().map(|(d, a)| CorruptBlob { digest: d.to_string(), actual: a.to_string() }).collect(),
+                missing: r.missing.iter().map(Digest::to_string).collect(),
+                unreferenced: r.unreferenced.iter().map(Digest::to_string).collect(),
+            },
+            Err(e) => store_failed(id, &e),
+        },
+        Command::Estimate { id } => match opfs::estimate().await {
+            Ok((usage, quota, persisted)) => Reply::Estimate { id, usage, quota, persisted },
+            Err(message) => failed(id, "store", None, message),
+        },
+        Command::HashSpeed { id, bytes } => hash_speed(id, bytes),
+    };
+    post(&reply);
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Forwards events as they come, but a blob's progress (and the overall bar) only every
+/// [`PROGRESS_INTERVAL_MS`], so a fast download does not flood the page with messages.
+struct Throttle {
+    id: u64,
+    last: RefCell<BTreeMap<Option<Digest>, f64>>,
+    overall: Cell<Option<(u64, u64)>>,
+}
+
+impl Throttle {
+    fn due(&self, key: Option<&Digest>) -> bool {
+        let now = now_ms();
+        let mut last = self.last.borrow_mut();
+        let key = key.cloned();
+        if last.get(&key).is_some_and(|t| now - t < PROGRESS_INTERVAL_MS) {
+            return false;
+        }
+        last.insert(key, now);
+        true
+    }
+
+    fn event(&self, event: &PullEvent) {
+        let send = match event {
+            PullEvent::Blob { digest, status: BlobStatus::Progress { .. }, .. } => self.due(Some(digest)),
+            PullEvent::Overall { done, total } => {
+                self.overall.set(Some((*done, *total)));
+                self.due(None)
+            }
+            _ => true,
+        };
+        if send {
+            self.send(event);
+        }
+    }
+
+    fn send(&self, event: &PullEvent) {
+        let value = serde_json::to_value(event).expect("events serialize");
+        post(&Reply::Event { id: self.id, event: value, lines: docker_lines(event) });
+    }
+
+    /// The last overall figures, which throttling may have held back.
+    fn flush(&self) {
+        if let Some((done, total)) = self.overall.get() {
+            self.send(&PullEvent::Overall { done, total });
+        }
+    }
+}
+
+async fn run_pull(store: &Store, id: u64, request: PullRequest) -> Reply {
+    let token = CancelToken::new();
+    PULLS.with(|p| p.borrow_mut().insert(id, token.clone()));
+    let throttle = Throttle { id, last: RefCell::new(BTreeMap::new()), overall: Cell::new(None) };
+    let result = pull_image(store, &request, &throttle, &token).await;
+    PULLS.with(|p| p.borrow_mut().remove(&id));
+    throttle.flush();
+    match result {
+        Ok(o) => Reply::Pulled {
+            id,
+            image: o.image,
+            updated: o.updated,
+            downloaded_blobs: o.downloaded_blobs,
+            downloaded_bytes: o.downloaded_bytes,
+            existing_blobs: o.existing_blobs,
+        },
+        Err(e) => failed(id, e.kind(), e.code(), e.to_string()),
+    }
+}
+
+async fn pull_image(store: &Store, request: &PullRequest, throttle: &Throttle, token: &CancelToken) -> Result<pull::PullOutcome, PullError> {
+    let reference = Reference::parse(&request.reference).map_err(Error::Reference)?;
+    let platform = match request.platform.as_deref().map(Platform::parse).transpose() {
+        Ok(p) => p.unwrap_or_else(Platform::default_linux_amd64),
+        Err(e) => return Err(Error::Platform(e).into()),
+    };
+    let transport = match &request.proxy_origin {
+        Some(origin) => FetchTransport::via_proxy(origin),
+        None => FetchTransport::direct(),
+    };
+    let client = Client::new(transport, DateClock, &reference.endpoint(&[]), request.credential.clone().into())?;
+    let inspection = client.inspect(&reference, &platform).await?;
+    let mut options = PullOptions::new(DateClock.now());
+    options.jobs = request.jobs.max(1);
+    options.all_platforms = request.all_platforms;
+    options.verify_diff_ids = request.verify_diff_ids;
+    pull::pull(&client, store, &inspection, &options, &|e| throttle.event(e), token).await
+}
+
+/// `hello:1.0` → `hello_1.0.tar`; an untagged image is named by its short id.
+fn download_name(tags: &[String], id: &str) -> String {
+    let base = match tags.first() {
+        Some(tag) => tag.rsplit('/').next().unwrap_or(tag).replace(':', "_"),
+        None => id.trim_start_matches("sha256:").chars().take(12).collect(),
+    };
+    format!("{base}.tar")
+}
+
+async fn run_export(store: &Store, id: u64, selector: &str) -> Reply {
+    let file = format!("{id}.tar");
+    let mut sink = match SyncHandleSink::create(store.blobs().root(), &file).await {
+        Ok(s) => s,
+        Err(message) => return failed(id, "export", None, message),
+    };
+    let result = export_image(store, selector, &mut sink).await;
+    let closed = sink.finish().await;
+    match (result, closed) {
+        (Ok(summary), Ok(())) => Reply::Exported { id, download_name: download_name(&summary.repo_tags, selector), file, bytes: summary.bytes, blobs: summary.blobs },
+        (Err(e), _) => {
+            sink_cleanup(store, &file).await;
+            let kind = if matches!(e, imagescope_core::export::ExportError::Store(StoreError::Quota { .. })) { "quota" } else { "export" };
+            failed(id, kind, None, e.to_string())
+        }
+        (Ok(_), Err(message)) => {
+            sink_cleanup(store, &file).await;
+            failed(id, "export", None, message)
+        }
+    }
+}
+
+async fn sink_cleanup(store: &Store, file: &str) {
+    let _ = opfs::remove_export(store.blobs().root(), file).await;
+}
+
+/// Hashes generated bytes in the chunk size a download delivers, as a pull would.
+fn hash_speed(id: u64, bytes: u64) -> Reply {
+    const CHUNK: usize = 64 * 1024;
+    let mut chunk = vec![0u8; CHUNK];
+    let mut x: u32 = 0x9e37_79b9;
+    for b in chunk.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    let mut hasher = Hasher::new(Algorithm::Sha256);
+    let start = js_sys::Date::now();
+    let mut done = 0u64;
+    while done < bytes {
+        let n = (bytes - done).min(CHUNK as u64) as usize;
+        hasher.update(&chunk[..n]);
+        done += n as u64;
+    }
+    let _ = hasher.finalize();
+    Reply::HashSpeed { id, bytes, millis: js_sys::Date::now() - start }
+}
+

@@ -1,0 +1,144 @@
+//! The page's end of the store worker: spawned on first use (a pull, or opening the stored
+//! images), so the page's start-up download never includes it. Commands wait in a queue until
+//! the worker says it is ready; replies come back as actions.
+
+use crate::opfs;
+use crate::pull_state::StoreAction;
+use crate::state::{Action, State};
+use crate::worker::protocol::{Command, Reply};
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::platform::spawn_local;
+use yew::UseReducerDispatcher;
+
+/// Relative to the page, beside its own files; trunk writes the worker's bundle there.
+const WORKER_URL: &str = "worker/boot.js";
+
+#[wasm_bindgen]
+extern "C" {
+    type Worker;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(url: &str) -> Result<Worker, JsValue>;
+    #[wasm_bindgen(method, js_name = postMessage)]
+    fn post_message(this: &Worker, message: &JsValue);
+    #[wasm_bindgen(method, setter)]
+    fn set_onmessage(this: &Worker, handler: &js_sys::Function);
+    #[wasm_bindgen(method, setter)]
+    fn set_onerror(this: &Worker, handler: &js_sys::Function);
+
+    #[wasm_bindgen(js_namespace = URL, js_name = createObjectURL)]
+    fn create_object_url(file: &opfs::File) -> String;
+    #[wasm_bindgen(js_namespace = URL, js_name = revokeObjectURL)]
+    fn revoke_object_url(url: &str);
+}
+
+type Handler = Closure<dyn Fn(JsValue)>;
+
+struct Connection {
+    worker: Worker,
+    /// Messages sent before the worker finished loading.
+    queue: Option<Vec<String>>,
+    /// `onmessage` and `onerror`, kept alive as long as the worker.
+    _handlers: (Handler, Handler),
+}
+
+thread_local! {
+    static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(1) };
+    /// The last export's object URL, revoked when the next one replaces it (an immediate
+    /// revoke would cancel the download in some browsers).
+    static EXPORT_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String> {
+    let worker = Worker::new(WORKER_URL).map_err(|e| opfs::js_text(&e))?;
+    let on_message = {
+        let dispatch = dispatch.clone();
+        Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+            let data = js_sys::Reflect::get(&event, &"data".into()).ok().and_then(|d| d.as_string()).unwrap_or_default();
+            if let Some(reply) = Reply::parse(&data) {
+                received(&dispatch, reply);
+            }
+        })
+    };
+    let on_error = {
+        let dispatch = dispatch.clone();
+        Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
+            let message = js_sys::Reflect::get(&event, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the store worker failed to load".into());
+            dispatch.dispatch(Action::Store(StoreAction::WorkerFailed(message)));
+        })
+    };
+    worker.set_onmessage(on_message.as_ref().unchecked_ref());
+    worker.set_onerror(on_error.as_ref().unchecked_ref());
+    Ok(Connection { worker, queue: Some(Vec::new()), _handlers: (on_message, on_error) })
+}
+
+fn received(dispatch: &UseReducerDispatcher<State>, reply: Reply) {
+    match &reply {
+        Reply::Ready => {
+            CONNECTION.with(|c| {
+                if let Some(conn) = c.borrow_mut().as_mut() {
+                    for message in conn.queue.take().unwrap_or_default() {
+                        conn.worker.post_message(&JsValue::from_str(&message));
+                    }
+                }
+            });
+            return;
+        }
+        Reply::Exported { id, file, download_name, .. } => spawn_local(save(dispatch.clone(), *id, file.clone(), download_name.clone())),
+        _ => {}
+    }
+    dispatch.dispatch(Action::Store(StoreAction::Reply(reply)));
+}
+
+/// Hands the exported archive to the person: an object URL of the OPFS file (disk-backed, not
+/// read into memory) clicked as a download.
+async fn save(dispatch: UseReducerDispatcher<State>, id: u64, file: String, name: String) {
+    let exported = match opfs::exported_file(&file).await {
+        Ok(f) => f,
+        Err(message) => {
+            dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url: None, message: Some(message) }));
+            return;
+        }
+    };
+    let url = create_object_url(&exported);
+    if let Some(old) = EXPORT_URL.with(|u| u.replace(Some(url.clone()))) {
+        revoke_object_url(&old);
+    }
+    let anchor = web_sys::window().and_then(|w| w.document()).and_then(|d| d.create_element("a").ok());
+    if let Some(anchor) = anchor {
+        let _ = anchor.set_attribute("href", &url);
+        let _ = anchor.set_attribute("download", &name);
+        if let Ok(a) = anchor.dyn_into::<web_sys::HtmlElement>() {
+            a.click();
+        }
+    }
+    dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url: Some(url), message: None }));
+}
+
+/// Sends the command `make` builds around a fresh id, starting the worker if needed, and
+/// returns the id its replies will carry.
+pub fn send(dispatch: &UseReducerDispatcher<State>, make: impl FnOnce(u64) -> Command) -> u64 {
+    let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
+    let text = serde_json::to_string(&make(id)).expect("commands serialize");
+    let failure = CONNECTION.with(|c| {
+        let mut slot = c.borrow_mut();
+        if slot.is_none() {
+            match connect(dispatch) {
+                Ok(conn) => *slot = Some(conn),
+                Err(message) => return Some(message),
+            }
+        }
+        let conn = slot.as_mut().expect("connected");
+        match &mut conn.queue {
+            Some(queue) => queue.push(text),
+            None => conn.worker.post_message(&JsValue::from_str(&text)),
+        }
+        None
+    });
+    if let Some(message) = failure {
+        dispatch.dispatch(Action::Store(StoreAction::WorkerFailed(message)));
+    }
+    id
+}

@@ -1,0 +1,4 @@
+// Starts the store worker. It lives in its own directory so the page's start-up payload never
+// includes it: the page spawns it only when someone pulls or opens the stored images.
+importScripts('imagescope-worker.js');
+wasm_bindgen({ module_or_path: 'imagescope-worker_bg.wasm' });

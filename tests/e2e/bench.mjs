@@ -1,0 +1,131 @@
+// The pull benchmark (prints figures; not a test): on the test bed, pull bench/large:1.0 in
+// headless Chromium into OPFS, `skopeo copy` the same image from the same registry front to a
+// dir:, and hash the same number of bytes with the core's hasher in the store worker. Prints
+// MiB/s of each, the ratio, and the tab's memory growth during the pull (JS heap and
+// ArrayBuffer/wasm backing stores of the page and of the store worker, via the DevTools protocol).
+//
+//   IMAGESCOPE_DIST=… IMAGESCOPE_TESTBED_DIR=… node tests/e2e/bench.mjs [--smoke]
+//
+// --smoke pulls public/hello:1.0 instead and finishes in seconds.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, inspectUrl, launch, openLink, openPage, startTestbed } from './harness.mjs';
+
+const smoke = process.argv.includes('--smoke');
+const MiB = 1024 * 1024;
+
+let state = startTestbed();
+const key = smoke ? 'public/hello:1.0' : 'bench/large:1.0';
+if (!state.fixtures[key]) {
+  execFileSync('python3', [path.join(ROOT, 'tests/testbed/testbed.py'), 'seed-large'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  state = startTestbed();
+}
+const fixture = state.fixtures[key];
+const host = state.registries.anon.cors;
+const reference = `${host}/${fixture.repository}:${fixture.tag}`;
+const bytes = fixture.layers.reduce((n, l) => n + l.size, 0) + fixture.config_size + fixture.manifest_size;
+
+function skopeoCopy() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imagescope-bench-'));
+  try {
+    const start = process.hrtime.bigint();
+    execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--src-no-creds', `docker://${reference}`, `dir:${path.join(dir, 'image')}`]);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Talks to the store worker's DevTools target through the browser session (old non-flat mode). */
+async function workerSession(browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  const { targetInfos } = await cdp.send('Target.getTargets');
+  const target = targetInfos.find((t) => t.type === 'worker' && t.url.includes('/worker/boot.js'));
+  if (!target) throw new Error('the store worker is not running');
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
+  let next = 1;
+  const pending = new Map();
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    if (e.sessionId !== sessionId) return;
+    const message = JSON.parse(e.message);
+    pending.get(message.id)?.(message);
+    pending.delete(message.id);
+  });
+  return {
+    send: (method, params = {}) => new Promise((resolve, reject) => {
+      const id = next++;
+      pending.set(id, (m) => (m.error ? reject(new Error(m.error.message)) : resolve(m.result)));
+      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
+    }),
+  };
+}
+
+async function heap(session) {
+  const usage = await session.send('Runtime.getHeapUsage');
+  return { js: usage.usedSize, backing: usage.backingStorageSize ?? 0 };
+}
+
+/** Hashes `n` bytes in a fresh store worker and returns its MiB/s. */
+async function hashSpeed(page, n) {
+  const reply = await page.evaluate((n) => new Promise((resolve, reject) => {
+    const worker = new Worker('worker/boot.js');
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.onmessage = (e) => {
+      const reply = JSON.parse(e.data);
+      if (reply.reply === 'ready') worker.postMessage(JSON.stringify({ cmd: 'hash_speed', id: 1, bytes: n }));
+      if (reply.reply === 'hash_speed') { worker.terminate(); resolve(reply); }
+    };
+  }), n);
+  return (reply.bytes / MiB) / (reply.millis / 1000);
+}
+
+const skopeoMs = skopeoCopy();
+
+const browser = await launch();
+try {
+  const { page } = await openPage(browser);
+  await openLink(page, inspectUrl(state, reference));
+  const pageSession = await page.context().newCDPSession(page);
+  await page.click('[data-testid="store-toggle"]');
+  await page.waitForSelector('[data-testid="stored-images"], [data-testid="store-empty"]');
+  const workerCdp = await workerSession(browser);
+  await pageSession.send('HeapProfiler.collectGarbage');
+  await workerCdp.send('HeapProfiler.collectGarbage');
+  const base = { page: await heap(pageSession), worker: await heap(workerCdp) };
+  let peak = { page: base.page, worker: base.worker };
+  const sample = async () => {
+    const now = { page: await heap(pageSession), worker: await heap(workerCdp) };
+    for (const side of ['page', 'worker']) {
+      peak[side] = { js: Math.max(peak[side].js, now[side].js), backing: Math.max(peak[side].backing, now[side].backing) };
+    }
+  };
+  await page.click('[data-testid="pull-button"]');
+  while (await page.$('[data-testid="pull-progress"][data-state="running"]') || !(await page.$('[data-testid="pull-progress"]'))) {
+    await sample();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await sample();
+  const done = await page.$eval('[data-testid="pull-progress"]', (e) => ({ ...e.dataset }));
+  if (done.state !== 'done') throw new Error(`the pull ended ${done.state}: ${await page.textContent('[data-testid="pull-progress"]')}`);
+  const pullMs = Number(done.millis);
+  const hashed = await hashSpeed(page, Math.max(bytes, 16 * MiB));
+
+  const growth = (side) => (peak[side].js - base[side].js) + (peak[side].backing - base[side].backing);
+  const mibs = (ms) => (bytes / MiB) / (ms / 1000);
+  const rate = (r) => r.toFixed(r < 1 ? 3 : 1);
+  const browserRate = mibs(pullMs);
+  const skopeoRate = mibs(skopeoMs);
+  console.log(`image            ${reference} (${(bytes / MiB).toFixed(3)} MiB in ${fixture.layers.length} layers, through the registry's CORS front)`);
+  console.log(`browser pull     ${rate(browserRate)} MiB/s (${pullMs.toFixed(0)} ms, into OPFS, ${done.totalBytes} layer bytes)`);
+  console.log(`skopeo copy      ${rate(skopeoRate)} MiB/s (${skopeoMs.toFixed(0)} ms, to dir:)`);
+  console.log(`ratio            ${(browserRate / skopeoRate).toFixed(2)} x skopeo`);
+  console.log(`sha256 in worker ${hashed.toFixed(1)} MiB/s (core hasher, 64 KiB chunks); pull at ${(100 * browserRate / hashed).toFixed(1)} % of it`);
+  const part = (side, kind) => ((peak[side][kind] - base[side][kind]) / MiB).toFixed(1);
+  console.log(`memory growth    page ${(growth('page') / MiB).toFixed(1)} MiB, worker ${(growth('worker') / MiB).toFixed(1)} MiB (peak over baseline of JS heap + ArrayBuffer/wasm backing stores)`);
+  console.log(`                 worker JS heap ${part('worker', 'js')} MiB, backing stores ${part('worker', 'backing')} MiB; page JS heap ${part('page', 'js')} MiB, backing stores ${part('page', 'backing')} MiB`);
+} finally {
+  await browser.close();
+}

@@ -19,5 +19,7 @@ pub mod registry_error;
 pub mod status;
 pub mod store;
 pub mod tags;
+#[cfg(test)]
+mod testing;
 pub mod transport;
 pub mod url;

@@ -1,15 +1,12 @@
 use super::tar::{header, padding, Entry, EntryKind, BLOCK};
 use super::*;
+use crate::testing::{descriptor, run};
 use crate::status::Image;
 use crate::manifest::Descriptor;
 use crate::platform::Platform;
 use crate::store::{put_blob, MemoryStore, StoredManifest};
-use std::collections::BTreeMap;
 use std::io::Read;
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    pollster::block_on(f)
-}
 
 impl Sink for Vec<u8> {
     async fn write(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
@@ -87,17 +84,6 @@ fn directories_and_header_fields() {
     assert_eq!(padding(512), 0);
 }
 
-fn descriptor(media_type: &str, bytes: &[u8]) -> Descriptor {
-    Descriptor {
-        media_type: media_type.into(),
-        digest: Digest::sha256_of(bytes),
-        size: bytes.len() as u64,
-        urls: vec![],
-        annotations: BTreeMap::new(),
-        platform: None,
-        artifact_type: None,
-    }
-}
 
 struct Fixture {
     store: ImageStore<MemoryStore>,

@@ -1,23 +1,9 @@
 use super::*;
+use crate::testing::{descriptor, run};
 use crate::status::Image;
 use crate::media_type as mt;
-use std::collections::BTreeMap;
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    pollster::block_on(f)
-}
 
-fn descriptor(media_type: &str, bytes: &[u8]) -> Descriptor {
-    Descriptor {
-        media_type: media_type.into(),
-        digest: Digest::sha256_of(bytes),
-        size: bytes.len() as u64,
-        urls: vec![],
-        annotations: BTreeMap::new(),
-        platform: None,
-        artifact_type: None,
-    }
-}
 
 /// Stores the blobs of an image made of `layers` and returns its record, named `name:tag`.
 fn image(store: &ImageStore<MemoryStore>, name: &str, tag: Option<&str>, config: &[u8], layers: &[&[u8]]) -> ImageRecord {

@@ -176,15 +176,17 @@ pub fn StorePanel() -> Html {
                     if images.is_empty() {
                         <p class="muted" data-testid="store-empty">{ "No stored images." }</p>
                     } else {
-                        <table class="stored-images" data-testid="stored-images">
-                            <thead><tr><th>{ "IMAGE ID" }</th><th>{ "repo_tags" }</th><th>{ "repo_digests" }</th><th>{ "size" }</th><th></th></tr></thead>
-                            <tbody>{ for images.iter().map(|i| html! { <ImageRow key={i.id.clone()} image={i.clone()} /> }) }</tbody>
-                        </table>
+                        <div class="table-wrap">
+                            <table class="layers stored-images" data-testid="stored-images">
+                                <thead><tr><th>{ "IMAGE ID" }</th><th>{ "repo_tags" }</th><th>{ "repo_digests" }</th><th>{ "size" }</th><th></th></tr></thead>
+                                <tbody>{ for images.iter().map(|i| html! { <ImageRow key={i.id.clone()} image={i.clone()} /> }) }</tbody>
+                            </table>
+                        </div>
                     }
                 }
                 { export_view(pulls) }
                 <form class="store-status-form" onsubmit={on_status}>
-                    <input ref={status_input} placeholder="ImageStatus of a reference or id" data-testid="status-input" />
+                    <input type="text" ref={status_input} placeholder="ImageStatus of a reference or id" data-testid="status-input" />
                     <button type="submit" data-testid="status-button">{ "ImageStatus" }</button>
                 </form>
                 { status_view(pulls) }

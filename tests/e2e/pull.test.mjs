@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspect, inspectUrl, launch, openLink, openPage, startTestbed, texts } from './harness.mjs';
+import { inspect, inspectUrl, launch, openLink, openPage, screenshot, startTestbed, texts } from './harness.mjs';
 import { startFaultProxy } from './faultproxy.mjs';
 import { pushImage, randomLayer } from './push.mjs';
 
@@ -121,6 +121,8 @@ describe('pulling into the browser', () => {
       const estimate = await page.waitForSelector('[data-testid="storage-estimate"]');
       assert.ok(Number(await estimate.getAttribute('data-usage')) > 0);
       assert.ok(Number(await estimate.getAttribute('data-quota')) > 0);
+
+      await screenshot(page, 'pull-store-light-desktop');
 
       await page.fill('[data-testid="status-input"]', `${host}/public/hello:1.0`);
       await page.click('[data-testid="status-button"]');

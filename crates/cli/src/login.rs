@@ -4,6 +4,7 @@ use clap::Args;
 use imagescope_core::auth::credentials::{AuthConfig, Credential};
 use imagescope_core::auth::docker_config::DockerConfig;
 use imagescope_core::auth::kube_secret::{parse_secrets, Keyring};
+use crate::error::CliError;
 use imagescope_core::error::Error;
 use imagescope_core::reference::Reference;
 use std::io::Read;
@@ -44,11 +45,11 @@ pub struct Candidate {
     pub reason: String,
 }
 
-fn usage(message: impl Into<String>) -> Error {
-    Error::Unexpected { what: "command line", url: String::new(), reason: message.into() }
+fn usage(message: impl Into<String>) -> CliError {
+    CliError::Input(message.into())
 }
 
-fn read_file(path: &PathBuf) -> Result<String, Error> {
+fn read_file(path: &PathBuf) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
 }
 
@@ -57,7 +58,7 @@ impl LoginArgs {
         self.username.is_some() || self.password_stdin || self.auth.is_some() || self.identity_token.is_some() || self.registry_token.is_some()
     }
 
-    fn auth_config(&self) -> Result<AuthConfig, Error> {
+    fn auth_config(&self) -> Result<AuthConfig, CliError> {
         let password = if self.password_stdin {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).map_err(|e| usage(format!("cannot read the password from stdin: {e}")))?;
@@ -79,17 +80,17 @@ impl LoginArgs {
     }
 
     /// The credentials to try for `reference`: never empty (anonymous when nothing applies).
-    pub fn candidates(&self, reference: &Reference) -> Result<Vec<Candidate>, Error> {
+    pub fn candidates(&self, reference: &Reference) -> Result<Vec<Candidate>, CliError> {
         let sources = [self.has_auth_config(), self.docker_config.is_some(), !self.pull_secret.is_empty()];
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err(usage("give credentials one way: AuthConfig flags, --docker-config or --pull-secret"));
         }
         if self.has_auth_config() {
-            let resolution = self.auth_config()?.resolve(reference.domain())?;
+            let resolution = self.auth_config()?.resolve(reference.domain()).map_err(Error::from)?;
             return Ok(vec![Candidate { credential: resolution.credential, reason: resolution.reason }]);
         }
         if let Some(path) = &self.docker_config {
-            let config = DockerConfig::parse(&read_file(path)?)?;
+            let config = DockerConfig::parse(&read_file(path)?).map_err(Error::from)?;
             let lookup = config.lookup(reference);
             if let Some(helper) = &lookup.helper {
                 return Err(usage(format!(
@@ -99,7 +100,7 @@ impl LoginArgs {
             }
             return Ok(vec![match lookup.auth_config {
                 Some(auth) => {
-                    let resolution = auth.resolve(reference.domain())?;
+                    let resolution = auth.resolve(reference.domain()).map_err(Error::from)?;
                     Candidate { credential: resolution.credential, reason: format!("{} ({})", lookup.reason, resolution.reason) }
                 }
                 None => Candidate { credential: Credential::Anonymous, reason: lookup.reason },
@@ -128,7 +129,7 @@ impl LoginArgs {
                 .matches
                 .into_iter()
                 .map(|m| {
-                    let resolution = m.auth_config.resolve(reference.domain())?;
+                    let resolution = m.auth_config.resolve(reference.domain()).map_err(Error::from)?;
                     Ok(Candidate { credential: resolution.credential, reason: format!("secret {:?} key {:?}: {}", m.secret_name, m.key, m.reason) })
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! `imagescope ls`: the files of one layer as `tar -tvf` lists them, or the merged filesystem of
 //! the image with dive-like figures per layer, read while the blobs stream in.
 
+use crate::error::CliError;
 use crate::login::{LoginArgs, Network};
 use crate::resolve::{self, NativeClient};
 use imagescope_core::digest::{Digest, Verifier, VerifyError};
@@ -37,7 +38,9 @@ pub struct LsArgs {
 #[derive(Debug, thiserror::Error)]
 enum LsError {
     #[error(transparent)]
-    Registry(#[from] Error),
+    Resolve(#[from] CliError),
+    #[error(transparent)]
+    Core(#[from] Error),
     #[error("--layer {given}: the image has {count} layers, numbered from 1 (the base layer)")]
     NoSuchLayer { given: usize, count: usize },
     #[error("{0} has no layers to list (only image manifests have them)")]
@@ -53,7 +56,8 @@ enum LsError {
 impl LsError {
     fn kind(&self) -> &'static str {
         match self {
-            LsError::Registry(e) => e.kind(),
+            LsError::Resolve(e) => e.kind(),
+            LsError::Core(e) => e.kind(),
             LsError::NoSuchLayer { .. } => "usage",
             LsError::NotAnImage(_) | LsError::NotTar { .. } => "manifest",
             LsError::Layer { .. } => "layer",
@@ -65,7 +69,8 @@ impl LsError {
 pub fn run(args: &LsArgs) -> ExitCode {
     match list(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(LsError::Registry(e)) => crate::fail(&e, args.json),
+        Err(LsError::Resolve(e)) => crate::fail(&e, args.json),
+        Err(LsError::Core(e)) => crate::fail(&e.into(), args.json),
         Err(e) => {
             eprintln!("imagescope: {e}");
             if args.json {

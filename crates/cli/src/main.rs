@@ -1,5 +1,6 @@
 //! `imagescope`: the protocol core from a terminal, and a black-box handle for tests.
 
+mod error;
 mod http;
 mod login;
 mod pull;
@@ -10,6 +11,7 @@ mod resolve;
 mod serve;
 
 use clap::{Parser, Subcommand};
+use error::CliError;
 use http::{NativeTransport, SystemClock};
 use login::Network;
 use imagescope_core::auth::kube_secret::docker_registry_secret_yaml;
@@ -96,7 +98,7 @@ enum Command {
 }
 
 /// Prints the failure as one line on stderr (and as JSON on stdout when asked) and picks the exit code.
-pub(crate) fn fail(error: &Error, json_out: bool) -> ExitCode {
+pub(crate) fn fail(error: &CliError, json_out: bool) -> ExitCode {
     let code = error.code();
     let line = match &code {
         Some(c) if !error.to_string().contains(c.as_str()) => format!("imagescope: {error} [{c}]"),
@@ -104,14 +106,13 @@ pub(crate) fn fail(error: &Error, json_out: bool) -> ExitCode {
     };
     eprintln!("{}", line.replace('\n', " "));
     if json_out {
-        let status = error.registry_error().map(|e| e.status);
-        println!("{}", json!({"error": {"kind": error.kind(), "code": code, "status": status, "message": error.to_string()}}));
+        println!("{}", json!({"error": {"kind": error.kind(), "code": code, "status": error.status(), "message": error.to_string()}}));
     }
     ExitCode::FAILURE
 }
 
 fn parse_reference(input: &str, json_out: bool) -> Result<Reference, ExitCode> {
-    Reference::parse(input).map_err(|e| fail(&Error::Reference(e), json_out))
+    Reference::parse(input).map_err(|e| fail(&Error::Reference(e).into(), json_out))
 }
 
 fn run_ref(input: &str, json_out: bool, network: &Network) -> ExitCode {
@@ -179,7 +180,7 @@ fn run_tags(input: &str, page_size: u32, json_out: bool, login: &login::LoginArg
             }
             ExitCode::SUCCESS
         }
-        Err(e) => fail(&e, json_out),
+        Err(e) => fail(&e.into(), json_out),
     }
 }
 

@@ -221,7 +221,7 @@ fn pull_one(client: &NativeClient, store: &ImageStore<FsStore>, inspection: &Ins
 pub fn run(args: &PullArgs) -> ExitCode {
     let reference = match Reference::parse(&args.reference) {
         Ok(r) => r,
-        Err(e) => return crate::fail(&Error::Reference(e), args.json),
+        Err(e) => return crate::fail(&Error::Reference(e).into(), args.json),
     };
     let store = match args.store.open() {
         Ok(s) => s,
@@ -266,12 +266,12 @@ fn pull_all_tags(reference: &Reference, store: &ImageStore<FsStore>, args: &Pull
     }
     let platform = match args.platform.as_deref().map(Platform::parse).transpose() {
         Ok(p) => p.unwrap_or_else(Platform::default_linux_amd64),
-        Err(e) => return Err(crate::fail(&Error::Platform(e), args.json)),
+        Err(e) => return Err(crate::fail(&Error::Platform(e).into(), args.json)),
     };
     let candidates = args.login.candidates(reference).map_err(|e| crate::fail(&e, args.json))?;
     let endpoint = reference.endpoint(&args.network.hosts());
-    let client = Client::new(NativeTransport::new(), SystemClock, &endpoint, candidates[0].credential.clone()).map_err(|e| crate::fail(&e, args.json))?;
-    let plan = pollster::block_on(pull::plan_all_tags(&client, reference, &platform)).map_err(|e| crate::fail(&e, args.json))?;
+    let client = Client::new(NativeTransport::new(), SystemClock, &endpoint, candidates[0].credential.clone()).map_err(|e| crate::fail(&e.into(), args.json))?;
+    let plan = pollster::block_on(pull::plan_all_tags(&client, reference, &platform)).map_err(|e| crate::fail(&e.into(), args.json))?;
     for (tag, why) in &plan.skipped {
         eprintln!("imagescope: skipping tag {tag}: {why}");
     }

@@ -325,3 +325,21 @@ fn reference_command() {
     let plain = imagescope(&["ref", "registry.test:5000/x", "--plain-http", "registry.test:5000", "--json"], None);
     assert_eq!(plain.json()["endpoint"], "http://registry.test:5000");
 }
+
+#[test]
+fn unusable_input_is_a_usage_error_that_says_what_to_fix() {
+    let reference = format!("{}/public/hello:1.0", registry("anon"));
+    let cases: [(&[&str], &str); 3] = [
+        (&["--password-stdin", "--json"], "--password-stdin needs --username"),
+        (&["--docker-config", "/nonexistent/config.json", "--json"], "cannot read /nonexistent/config.json"),
+        (&["--auth", "Zm9v", "--docker-config", "/x", "--json"], "give credentials one way"),
+    ];
+    for (flags, message) in cases {
+        let run = imagescope(&[&["inspect", reference.as_str()][..], flags].concat(), Some(""));
+        assert_eq!(run.code, 1, "{flags:?}");
+        let error = &run.json()["error"];
+        assert_eq!(error["kind"], "usage", "{flags:?}");
+        assert!(error["message"].as_str().unwrap().contains(message), "{flags:?}: {error}");
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{flags:?}: {}", run.stderr);
+    }
+}

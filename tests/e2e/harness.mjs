@@ -88,6 +88,8 @@ export async function screenshot(page, name) {
 
 /** Fills the credentials panel with one of its forms. */
 export async function fillCredentials(page, kind, fields) {
+  // The app mounts after its wasm has loaded, which can be after the page's load event.
+  await page.waitForSelector('details.credentials');
   const summary = page.locator('details.credentials > summary');
   if (!(await page.$eval('details.credentials', (d) => d.open))) await summary.click();
   await page.click(`label[for="cred-kind-${kind}"]`);

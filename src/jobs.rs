@@ -146,7 +146,7 @@ async fn run_inspection(job: InspectJob, dispatch: &UseReducerDispatcher<State>)
         reference.path(),
         reference.domain()
     ));
-    let candidates = match login::candidates(&job.form, &reference) {
+    let candidates = match login::candidates(&job.form, &reference, dispatch).await {
         Ok(c) => c,
         Err(detail) => {
             let headline = "The credentials given cannot be used.".to_string();
@@ -196,6 +196,7 @@ async fn run_inspection(job: InspectJob, dispatch: &UseReducerDispatcher<State>)
                     inspection,
                     via_proxy: proxied,
                     credential_note,
+                    credential: candidate.credential.clone(),
                     client_key: key,
                 }));
             }

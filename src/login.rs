@@ -3,11 +3,16 @@
 //! way their consumers read them: a `config.json` as docker does, Secrets as kubelet does.
 
 use crate::credentials::{CredentialForm, CredentialKind};
+use crate::state::State;
+use crate::worker::protocol::{PasteCandidate, PasteReading, WireCredential};
+use crate::worker_client;
 use imagescope_core::auth::credentials::{AuthConfig, Credential};
 use imagescope_core::auth::docker_config::DockerConfig;
 use imagescope_core::auth::kube_secret::{parse_secrets, Keyring};
 use imagescope_core::digest::Digest;
 use imagescope_core::reference::Reference;
+use serde::Serialize;
+use yew::UseReducerDispatcher;
 
 /// One credential to try, with the reason it applies to this reference.
 #[derive(Debug, Clone)]
@@ -57,21 +62,21 @@ pub fn paste_kind(text: &str) -> PasteKind {
 }
 
 /// Which entries of a pasted file apply to a reference, which do not, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct PasteReport {
-    pub source: &'static str,
+    pub source: String,
     /// (entry, why it is used), in the order they would be tried.
     pub matches: Vec<(String, String)>,
     /// (entry, why it does not apply).
     pub rejected: Vec<(String, String)>,
 }
 
-struct PasteReading {
+struct FileReading {
     report: PasteReport,
     configs: Vec<(AuthConfig, String)>,
 }
 
-fn read_paste(text: &str, reference: &Reference) -> Result<PasteReading, String> {
+fn read_file(text: &str, reference: &Reference) -> Result<FileReading, String> {
     if text.trim().is_empty() {
         return Err("Paste a docker config.json or a Kubernetes Secret first.".to_string());
     }
@@ -85,7 +90,7 @@ fn read_paste(text: &str, reference: &Reference) -> Result<PasteReading, String>
                 .or(lookup.helper.clone())
                 .unwrap_or_else(|| "(no entry)".to_string());
             let mut report = PasteReport {
-                source: "docker config.json",
+                source: "docker config.json".into(),
                 ..Default::default()
             };
             let mut configs = Vec::new();
@@ -102,13 +107,13 @@ fn read_paste(text: &str, reference: &Reference) -> Result<PasteReading, String>
                     format!("docker uses only the entry for {}", reference.domain()),
                 ));
             }
-            Ok(PasteReading { report, configs })
+            Ok(FileReading { report, configs })
         }
         PasteKind::Secret => {
             let parsed = parse_secrets(text).map_err(|e| e.to_string())?;
             let lookup = Keyring::new(&parsed.secrets).lookup(reference);
             let mut report = PasteReport {
-                source: "Kubernetes Secret",
+                source: "Kubernetes Secret".into(),
                 ..Default::default()
             };
             let mut configs = Vec::new();
@@ -134,58 +139,48 @@ fn read_paste(text: &str, reference: &Reference) -> Result<PasteReading, String>
                     skipped.error.to_string(),
                 ));
             }
-            Ok(PasteReading { report, configs })
+            Ok(FileReading { report, configs })
         }
     }
 }
 
-/// The panel's live explanation of a pasted file against the reference being typed.
-pub fn paste_report(text: &str, reference: &Reference) -> Result<PasteReport, String> {
-    read_paste(text, reference).map(|r| r.report)
+/// What a pasted file yields for `reference`: the panel's explanation and the credentials to
+/// try, resolved the way the runtime would. Runs in the worker, so the page's start-up download
+/// carries neither the YAML parser nor the config readers.
+pub fn read_paste(text: &str, reference: &Reference) -> PasteReading {
+    let reading = read_file(text, reference);
+    let host = reference.domain();
+    let candidates = reading.as_ref().map_err(String::clone).and_then(|reading| {
+        if reading.configs.is_empty() {
+            let why = reading.report.rejected.first().map_or_else(String::new, |(_, why)| format!(" ({why})"));
+            let reason = format!("no entry of the pasted {} applies to {host}, so the pull is anonymous{why}", reading.report.source);
+            return Ok(vec![PasteCandidate { credential: WireCredential::Anonymous, reason }]);
+        }
+        reading
+            .configs
+            .iter()
+            .map(|(config, why)| {
+                let resolution = config.resolve(host).map_err(|e| e.to_string())?;
+                Ok(PasteCandidate { credential: WireCredential::from(&resolution.credential), reason: format!("{why}; {}", resolution.reason) })
+            })
+            .collect()
+    });
+    PasteReading { report: reading.map(|r| r.report), candidates }
 }
 
 /// The credentials to try for `reference`, first one first; never empty. An `Err` says, in
-/// plain words, why the panel's content cannot be used.
-pub fn candidates(form: &CredentialForm, reference: &Reference) -> Result<Vec<Candidate>, String> {
+/// plain words, why the panel's content cannot be used. A pasted file is read by the worker.
+pub async fn candidates(form: &CredentialForm, reference: &Reference, dispatch: &UseReducerDispatcher<State>) -> Result<Vec<Candidate>, String> {
     let form = form.effective();
-    let host = reference.domain();
     if form.kind != CredentialKind::Paste {
-        let resolution = auth_config(&form)
-            .resolve(host)
-            .map_err(|e| e.to_string())?;
-        return Ok(vec![Candidate {
-            credential: resolution.credential,
-            reason: resolution.reason,
-            fingerprint: fingerprint(&form, 0),
-        }]);
+        let resolution = auth_config(&form).resolve(reference.domain()).map_err(|e| e.to_string())?;
+        return Ok(vec![Candidate { credential: resolution.credential, reason: resolution.reason, fingerprint: fingerprint(&form, 0) }]);
     }
-    let reading = read_paste(&form.paste, reference)?;
-    if reading.configs.is_empty() {
-        let why = reading
-            .report
-            .rejected
-            .first()
-            .map_or_else(String::new, |(_, why)| format!(" ({why})"));
-        return Ok(vec![Candidate {
-            credential: Credential::Anonymous,
-            reason: format!(
-                "no entry of the pasted {} applies to {host}, so the pull is anonymous{why}",
-                reading.report.source
-            ),
-            fingerprint: fingerprint(&form, 0),
-        }]);
-    }
-    reading
-        .configs
+    let reading = worker_client::read_paste(dispatch, form.paste.clone(), reference.canonical()).await?;
+    Ok(reading
+        .candidates?
         .into_iter()
         .enumerate()
-        .map(|(position, (config, why))| {
-            let resolution = config.resolve(host).map_err(|e| e.to_string())?;
-            Ok(Candidate {
-                credential: resolution.credential,
-                reason: format!("{why}; {}", resolution.reason),
-                fingerprint: fingerprint(&form, position),
-            })
-        })
-        .collect()
+        .map(|(position, c)| Candidate { credential: c.credential.into(), reason: c.reason, fingerprint: fingerprint(&form, position) })
+        .collect())
 }

@@ -229,7 +229,8 @@ impl PullState {
                 self.fsck = Some(FsckSummary { checked, bytes, corrupt, missing, unreferenced });
             }
             Reply::Estimate { usage, quota, persisted, .. } => self.estimate = Some((usage, quota, persisted)),
-            Reply::HashSpeed { .. } => {}
+            // Benchmark figures and pasted-file readings go to whoever asked, not to the panels.
+            Reply::HashSpeed { .. } | Reply::Paste { .. } => {}
             Reply::Failed { id, kind, code, message } => {
                 log.push(LogEntry::Line(format!("Error: {message}")));
                 let problem = Problem { kind: kind.clone(), code, message: message.clone() };

@@ -4,6 +4,7 @@
 use crate::cors::CorsDiagnosis;
 use crate::credentials::{CredentialForm, CredentialKind, Field};
 use crate::route::Route;
+use imagescope_core::auth::credentials::Credential;
 use imagescope_core::client::{Exchange, Inspection, Referrers};
 use std::rc::Rc;
 use yew::Reducible;
@@ -65,6 +66,8 @@ pub struct Inspected {
     pub via_proxy: bool,
     /// Why the credential used was chosen (for pasted files), shown beside the result.
     pub credential_note: Option<String>,
+    /// The credential that was accepted, which a pull of this image reuses.
+    pub credential: Credential,
     /// The client that resolved it, which tag and referrer listings reuse.
     pub client_key: ClientKey,
 }

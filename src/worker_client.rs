@@ -5,8 +5,11 @@
 use crate::opfs;
 use crate::pull_state::StoreAction;
 use crate::state::{Action, State};
-use crate::worker::protocol::{Command, Reply};
+use crate::worker::protocol::{Command, PasteReading, Reply};
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::platform::spawn_local;
@@ -35,6 +38,13 @@ extern "C" {
 
 type Handler = Closure<dyn Fn(JsValue)>;
 
+/// A command whose one reply is awaited rather than dispatched: `wake` resolves the promise
+/// the asker waits on, after `reply` is filled (or left empty when the worker failed).
+struct Waiter {
+    reply: Rc<RefCell<Option<Reply>>>,
+    wake: js_sys::Function,
+}
+
 struct Connection {
     worker: Worker,
     /// Messages sent before the worker finished loading.
@@ -49,6 +59,12 @@ thread_local! {
     /// The last export's object URL, revoked when the next one replaces it (an immediate
     /// revoke would cancel the download in some browsers).
     static EXPORT_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+    static WAITING: RefCell<BTreeMap<u64, Waiter>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn wake(waiter: Waiter, reply: Option<Reply>) {
+    *waiter.reply.borrow_mut() = reply;
+    let _ = waiter.wake.call0(&JsValue::NULL);
 }
 
 fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String> {
@@ -66,6 +82,9 @@ fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String>
         let dispatch = dispatch.clone();
         Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
             let message = js_sys::Reflect::get(&event, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the store worker failed to load".into());
+            for waiter in WAITING.with(|w| std::mem::take(&mut *w.borrow_mut())).into_values() {
+                wake(waiter, None);
+            }
             dispatch.dispatch(Action::Store(StoreAction::WorkerFailed(message)));
         })
     };
@@ -75,6 +94,12 @@ fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String>
 }
 
 fn received(dispatch: &UseReducerDispatcher<State>, reply: Reply) {
+    if let Reply::Paste { id, .. } | Reply::Failed { id, .. } = &reply {
+        if let Some(waiter) = WAITING.with(|w| w.borrow_mut().remove(id)) {
+            wake(waiter, Some(reply));
+            return;
+        }
+    }
     match &reply {
         Reply::Ready => {
             CONNECTION.with(|c| {
@@ -117,28 +142,57 @@ async fn save(dispatch: UseReducerDispatcher<State>, id: u64, file: String, name
     dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url: Some(url), message: None }));
 }
 
-/// Sends the command `make` builds around a fresh id, starting the worker if needed, and
-/// returns the id its replies will carry.
-pub fn send(dispatch: &UseReducerDispatcher<State>, make: impl FnOnce(u64) -> Command) -> u64 {
+/// Posts the command `make` builds around a fresh id, starting the worker if needed.
+fn deliver(dispatch: &UseReducerDispatcher<State>, make: impl FnOnce(u64) -> Command) -> (u64, Result<(), String>) {
     let id = NEXT_ID.with(|n| n.replace(n.get() + 1));
     let text = serde_json::to_string(&make(id)).expect("commands serialize");
-    let failure = CONNECTION.with(|c| {
+    let sent = CONNECTION.with(|c| {
         let mut slot = c.borrow_mut();
         if slot.is_none() {
-            match connect(dispatch) {
-                Ok(conn) => *slot = Some(conn),
-                Err(message) => return Some(message),
-            }
+            *slot = Some(connect(dispatch)?);
         }
         let conn = slot.as_mut().expect("connected");
         match &mut conn.queue {
             Some(queue) => queue.push(text),
             None => conn.worker.post_message(&JsValue::from_str(&text)),
         }
-        None
+        Ok(())
     });
-    if let Some(message) = failure {
+    (id, sent)
+}
+
+/// Sends a command whose replies come back as actions, and returns the id they will carry.
+pub fn send(dispatch: &UseReducerDispatcher<State>, make: impl FnOnce(u64) -> Command) -> u64 {
+    let (id, sent) = deliver(dispatch, make);
+    if let Err(message) = sent {
         dispatch.dispatch(Action::Store(StoreAction::WorkerFailed(message)));
     }
     id
+}
+
+/// Sends the command and waits for its one reply; `Err` when the worker could not run it.
+async fn ask(dispatch: &UseReducerDispatcher<State>, make: impl FnOnce(u64) -> Command) -> Result<Reply, String> {
+    let reply = Rc::new(RefCell::new(None));
+    let mut resolve = None;
+    let woken = js_sys::Promise::new(&mut |r, _| resolve = Some(r));
+    let waiter = Waiter { reply: reply.clone(), wake: resolve.expect("the executor runs at once") };
+    let (id, sent) = deliver(dispatch, make);
+    sent?;
+    // Replies arrive as later events, so registering after posting misses none.
+    WAITING.with(|w| w.borrow_mut().insert(id, waiter));
+    let _ = JsFuture::from(woken).await;
+    let answer = reply.borrow_mut().take();
+    match answer {
+        Some(Reply::Failed { message, .. }) => Err(message),
+        Some(reply) => Ok(reply),
+        None => Err("the worker that reads pasted files could not start".into()),
+    }
+}
+
+/// The worker's reading of a pasted `config.json` or Secret for `reference`.
+pub async fn read_paste(dispatch: &UseReducerDispatcher<State>, text: String, reference: String) -> Result<PasteReading, String> {
+    match ask(dispatch, |id| Command::ReadPaste { id, text, reference }).await? {
+        Reply::Paste { reading, .. } => Ok(reading),
+        _ => Err("the worker answered something else".into()),
+    }
 }

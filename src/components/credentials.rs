@@ -1,11 +1,15 @@
 use super::{use_app_state, CopyButton};
 use crate::credentials::{CredentialKind, Field};
-use crate::login::{paste_report, PasteReport};
+use crate::login::PasteReport;
 use crate::state::Action;
+use crate::worker_client;
 use imagescope_core::auth::docker_config::DOCKER_HUB_KEY;
 use imagescope_core::auth::kube_secret::docker_registry_secret_yaml;
 use imagescope_core::reference::Reference;
+use std::cell::Cell;
+use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlTextAreaElement};
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -47,12 +51,40 @@ fn TextField(props: &TextFieldProps) -> Html {
     }
 }
 
+/// The worker's reading of the pasted file for `reference`: `None` while it reads. A reading
+/// for an older text or reference is dropped when it arrives late.
+#[hook]
+fn use_paste_report(text: String, reference: Option<String>) -> Option<Result<PasteReport, String>> {
+    let state = use_app_state();
+    let report = use_state(|| None);
+    {
+        let report = report.clone();
+        use_effect_with((text, reference), move |(text, reference)| {
+            report.set(None);
+            let current = Rc::new(Cell::new(true));
+            if let (false, Some(reference)) = (text.trim().is_empty(), reference.clone()) {
+                let (dispatch, text, still) = (state.dispatcher(), text.clone(), current.clone());
+                spawn_local(async move {
+                    let reading = worker_client::read_paste(&dispatch, text, reference).await;
+                    if still.get() {
+                        report.set(Some(reading.and_then(|r| r.report)));
+                    }
+                });
+            }
+            move || current.set(false)
+        });
+    }
+    (*report).clone()
+}
+
 /// Where credentials are typed or pasted. They stay in memory unless "remember in this tab" is ticked.
 #[component]
 pub fn CredentialsPanel() -> Html {
     let state = use_app_state();
     let form = &state.credentials;
     let reference = Reference::parse(state.input.trim()).ok();
+    let pasted = form.kind == CredentialKind::Paste;
+    let paste_report = use_paste_report(if pasted { form.paste.clone() } else { String::new() }, reference.as_ref().map(Reference::canonical));
     let kinds = CredentialKind::ALL.iter().map(|&kind| {
         let dispatcher = state.dispatcher();
         let onchange = Callback::from(move |_| dispatcher.dispatch(Action::SetCredentialKind(kind)));
@@ -113,12 +145,11 @@ pub fn CredentialsPanel() -> Html {
                     value={form.paste.clone()} oninput={on_paste}
                     placeholder={r#"{"auths": {"registry.example.com": {"auth": "…"}}}   or the output of: kubectl get secret regcred -o yaml"#} />
                 if !form.paste.trim().is_empty() {
-                    { match &reference {
-                        Some(r) => match paste_report(&form.paste, r) {
-                            Ok(report) => html! { <PasteReportView report={report} reference={r.canonical()} /> },
-                            Err(message) => html! { <p class="inline-error" role="alert" data-testid="paste-error">{ message }</p> },
-                        },
-                        None => html! { <p class="muted">{ "Type a valid reference to see which entry applies." }</p> },
+                    { match (&reference, paste_report) {
+                        (Some(r), Some(Ok(report))) => html! { <PasteReportView report={report} reference={r.canonical()} /> },
+                        (Some(_), Some(Err(message))) => html! { <p class="inline-error" role="alert" data-testid="paste-error">{ message }</p> },
+                        (Some(_), None) => html! { <p class="muted" aria-live="polite">{ "Reading the pasted file…" }</p> },
+                        (None, _) => html! { <p class="muted">{ "Type a valid reference to see which entry applies." }</p> },
                     } }
                 }
             </div>

@@ -34,7 +34,9 @@ pub fn LayerTable(props: &LayerProps) -> Html {
                     </thead>
                     <tbody>
                         { for props.layers.iter().enumerate().map(|(i, layer)| {
-                            let width = (layer.size as f64 / largest as f64 * 100.0).max(0.5);
+                            // Hundredths of a percent in integers: no float formatting in the page.
+                            let width = (u128::from(layer.size) * 10_000 / u128::from(largest.max(1))).max(50);
+                            let percent = format!("{}.{:02}", width / 100, width % 100);
                             html! {
                                 <tr data-testid="layer-row" data-digest={layer.digest.to_string()} data-bytes={layer.size.to_string()}>
                                     <td class="num">{ i + 1 }</td>
@@ -48,9 +50,9 @@ pub fn LayerTable(props: &LayerProps) -> Html {
                                     <td class="num" title={exact_bytes(layer.size)}>{ human_size(layer.size) }</td>
                                     <td class="bar-col">
                                         <svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" role="img"
-                                            aria-label={format!("{:.0}% of the largest layer", width)}>
+                                            aria-label={format!("{}% of the largest layer", (width + 50) / 100)}>
                                             <rect class="bar-track" x="0" y="0" width="100" height="8" rx="2" />
-                                            <rect class="bar-fill" x="0" y="0" width={format!("{width:.2}")} height="8" rx="2" />
+                                            <rect class="bar-fill" x="0" y="0" width={percent} height="8" rx="2" />
                                         </svg>
                                     </td>
                                 </tr>

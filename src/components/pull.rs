@@ -3,13 +3,11 @@
 
 use super::use_app_state;
 use crate::fetch::page_origin;
-use crate::login;
 use crate::opfs;
 use crate::pull_state::{ActivePull, LayerProgress, Phase, StoreAction};
 use crate::state::Action;
 use crate::worker::protocol::{Command, PullRequest, WireCredential};
 use crate::worker_client;
-use imagescope_core::auth::credentials::Credential;
 use imagescope_core::status::human_size;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
@@ -80,14 +78,10 @@ pub fn PullPanel() -> Html {
             let reference = inspected.inspection.reference.clone();
             let typed = state.target.as_ref().map_or_else(|| reference.canonical(), |t| t.reference.clone());
             let platform = state.target.as_ref().and_then(|t| t.platform.clone());
-            let credential = login::candidates(&state.credentials, &reference)
-                .ok()
-                .and_then(|c| c.iter().find(|c| c.fingerprint == inspected.client_key.credential).or(c.first()).map(|c| c.credential.clone()))
-                .unwrap_or(Credential::Anonymous);
             let request = PullRequest {
                 reference: typed.clone(),
                 platform,
-                credential: WireCredential::from(&credential),
+                credential: WireCredential::from(&inspected.credential),
                 proxy_origin: inspected.via_proxy.then(page_origin),
                 jobs: state.pulls.jobs,
                 all_platforms: state.pulls.all_platforms,

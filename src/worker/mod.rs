@@ -1,10 +1,12 @@
 //! The store worker: owns the OPFS image store and runs PullImage, ListImages, ImageStatus,
 //! RemoveImage, export and the self-check with the core, answering the page in JSON.
-//! Credentials arrive with each pull and live only as long as that pull's client.
+//! Credentials arrive with each pull and live only as long as that pull's client. It also reads
+//! pasted `config.json` files and Secrets, so their parsers load only when someone pastes one.
 
 pub mod protocol;
 
 use crate::fetch::{DateClock, FetchTransport};
+use crate::login;
 use crate::opfs::{self, OpfsStore, SyncHandleSink};
 use imagescope_core::client::Client;
 use imagescope_core::digest::{Algorithm, Digest, Hasher};
@@ -56,6 +58,10 @@ pub fn start() {
             let Ok(command) = serde_json::from_str::<Command>(&data) else {
                 return;
             };
+            if let Command::ReadPaste { id, text, reference } = command {
+                post(&read_paste(id, &text, &reference));
+                return;
+            }
             match &store {
                 Ok(store) => spawn_local(run(store.clone(), command)),
                 Err(message) => post(&Reply::Failed { id: command_id(&command), kind: "store".into(), code: None, message: format!("the browser's private file system is not available: {message}") }),
@@ -77,7 +83,8 @@ fn command_id(command: &Command) -> u64 {
         | Command::Export { id, .. }
         | Command::Fsck { id }
         | Command::Estimate { id }
-        | Command::HashSpeed { id, .. } => *id,
+        | Command::HashSpeed { id, .. }
+        | Command::ReadPaste { id, .. } => *id,
     }
 }
 
@@ -131,8 +138,16 @@ async fn run(store: Store, command: Command) {
             Err(message) => failed(id, "store", None, message),
         },
         Command::HashSpeed { id, bytes } => hash_speed(id, bytes),
+        Command::ReadPaste { id, text, reference } => read_paste(id, &text, &reference),
     };
     post(&reply);
+}
+
+fn read_paste(id: u64, text: &str, reference: &str) -> Reply {
+    match Reference::parse(reference) {
+        Ok(reference) => Reply::Paste { id, reading: login::read_paste(text, &reference) },
+        Err(e) => failed(id, "reference", None, e.to_string()),
+    }
 }
 
 fn now_ms() -> f64 {

@@ -1,6 +1,7 @@
 //! What the page and the store worker say to each other: one JSON document per message, so
 //! both sides share these types and nothing else.
 
+use crate::login::PasteReport;
 use imagescope_core::auth::credentials::Credential;
 use imagescope_core::status::{Image, Int64Value};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,21 @@ pub struct PullRequest {
     pub verify_diff_ids: bool,
 }
 
+/// A credential a pasted file yields for one reference, and why it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasteCandidate {
+    pub credential: WireCredential,
+    pub reason: String,
+}
+
+/// The worker's reading of a pasted `config.json` or Secret against one reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasteReading {
+    pub report: Result<PasteReport, String>,
+    /// In the order a runtime tries them; never empty when `Ok`.
+    pub candidates: Result<Vec<PasteCandidate>, String>,
+}
+
 /// Page → worker. Every command carries an id its replies repeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
@@ -65,6 +81,8 @@ pub enum Command {
     Estimate { id: u64 },
     /// Hashes `bytes` of generated data with the core's hasher: the ceiling a pull can reach.
     HashSpeed { id: u64, bytes: u64 },
+    /// Reads a pasted `config.json` or Secret for `reference`; needs no store.
+    ReadPaste { id: u64, text: String, reference: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +113,7 @@ pub enum Reply {
     Estimate { id: u64, usage: u64, quota: u64, persisted: bool },
     HashSpeed { id: u64, bytes: u64, millis: f64 },
     Failed { id: u64, kind: String, code: Option<String>, message: String },
+    Paste { id: u64, reading: PasteReading },
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {
@@ -119,6 +138,36 @@ fn image(v: &Value) -> Option<Image> {
         username: text(v, "username").unwrap_or_default(),
         pinned: v.get("pinned").and_then(Value::as_bool).unwrap_or(false),
     })
+}
+
+fn pairs(v: &Value, key: &str) -> Option<Vec<(String, String)>> {
+    v.get(key)?.as_array()?.iter().map(|p| Some((p.get(0)?.as_str()?.to_string(), p.get(1)?.as_str()?.to_string()))).collect()
+}
+
+/// serde's `Result`: `{"Ok": …}` or `{"Err": "why"}`.
+fn result<T>(v: &Value, ok: impl FnOnce(&Value) -> Option<T>) -> Option<Result<T, String>> {
+    match v.get("Ok") {
+        Some(value) => ok(value).map(Ok),
+        None => v.get("Err")?.as_str().map(|e| Err(e.to_string())),
+    }
+}
+
+fn wire_credential(v: &Value) -> Option<WireCredential> {
+    Some(match v.get("type")?.as_str()? {
+        "anonymous" => WireCredential::Anonymous,
+        "basic" => WireCredential::Basic { username: text(v, "username")?, password: text(v, "password")? },
+        "identity_token" => WireCredential::IdentityToken { username: text(v, "username")?, token: text(v, "token")? },
+        "registry_token" => WireCredential::RegistryToken { token: text(v, "token")? },
+        _ => return None,
+    })
+}
+
+fn paste_reading(v: &Value) -> Option<PasteReading> {
+    let report = result(v.get("report")?, |r| Some(PasteReport { source: text(r, "source")?, matches: pairs(r, "matches")?, rejected: pairs(r, "rejected")? }))?;
+    let candidates = result(v.get("candidates")?, |list| {
+        list.as_array()?.iter().map(|c| Some(PasteCandidate { credential: wire_credential(c.get("credential")?)?, reason: text(c, "reason")? })).collect()
+    })?;
+    Some(PasteReading { report, candidates })
 }
 
 fn optional_image(v: &Value) -> Option<Option<Image>> {
@@ -160,6 +209,7 @@ impl Reply {
             "estimate" => Reply::Estimate { id, usage: number(&v, "usage")?, quota: number(&v, "quota")?, persisted: v.get("persisted")?.as_bool()? },
             "hash_speed" => Reply::HashSpeed { id, bytes: number(&v, "bytes")?, millis: v.get("millis")?.as_f64()? },
             "failed" => Reply::Failed { id, kind: text(&v, "kind")?, code: text(&v, "code"), message: text(&v, "message")? },
+            "paste" => Reply::Paste { id, reading: paste_reading(v.get("reading")?)? },
             _ => return None,
         })
     }
@@ -201,6 +251,19 @@ mod tests {
             Reply::HashSpeed { id: 10, bytes: 1 << 20, millis: 4.5 },
             Reply::Failed { id: 11, kind: "quota".into(), code: None, message: "full".into() },
             Reply::Failed { id: 12, kind: "registry".into(), code: Some("DENIED".into()), message: "no".into() },
+            Reply::Paste { id: 13, reading: PasteReading { report: Err("not JSON".into()), candidates: Err("not JSON".into()) } },
+            Reply::Paste {
+                id: 14,
+                reading: PasteReading {
+                    report: Ok(PasteReport { source: "Kubernetes Secret".into(), matches: vec![("secret a · r.io".into(), "host matches".into())], rejected: vec![("secret b · q.io".into(), "other host".into())] }),
+                    candidates: Ok(vec![
+                        PasteCandidate { credential: WireCredential::Basic { username: "u".into(), password: "p".into() }, reason: "first".into() },
+                        PasteCandidate { credential: WireCredential::IdentityToken { username: String::new(), token: "t".into() }, reason: "second".into() },
+                        PasteCandidate { credential: WireCredential::RegistryToken { token: "r".into() }, reason: "third".into() },
+                        PasteCandidate { credential: WireCredential::Anonymous, reason: "none applies".into() },
+                    ]),
+                },
+            },
         ];
         for reply in replies {
             let json = serde_json::to_string(&reply).unwrap();

@@ -238,6 +238,8 @@ describe('private images with each form of credentials', () => {
       await page.goto(state.app_origin + '/');
       await page.fill('[data-testid="ref-input"]', secretRef('token'));
       await fillCredentials(page, 'paste', { 'cred-paste': secret });
+      // The worker reads the pasted file; the explanation appears once it has.
+      await page.waitForSelector('[data-testid="paste-report"]');
       const used = await texts(page, '[data-testid="paste-match"]');
       assert.equal(used.length, 1, used.join('\n'));
       assert.ok(used[0].includes(host), used[0]);

@@ -10,7 +10,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 DEBIAN_PACKAGES=(docker-registry nginx-light skopeo chromium chromium-driver apache2-utils
-  openssl curl jq zstd umoci ca-certificates pkg-config)
+  openssl curl jq zstd umoci podman ca-certificates pkg-config)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -452,3 +452,37 @@ fn exported_archives_load_in_skopeo_with_every_digest_intact() {
     ok(&["save", &format!("{}/public/zstd:1.0", registry("anon")), "--output", again.to_str().unwrap()], &store);
     assert_eq!(std::fs::read(&again).unwrap(), std::fs::read(scratch.join("public-zstd-1.0.tar")).unwrap());
 }
+
+/// podman with a store of its own under `root`: loading needs no daemon, and the machine's
+/// own image store is left alone.
+fn podman(root: &Path, args: &[&str]) -> String {
+    let (graph, run) = (root.join("graph"), root.join("run"));
+    let base = ["--root", graph.to_str().unwrap(), "--runroot", run.to_str().unwrap(), "--storage-driver", "vfs"];
+    let out = Command::new("podman").args(base).args(args).output().expect("run podman");
+    assert!(out.status.success(), "podman {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn exported_archives_load_in_podman_as_the_same_image() {
+    let store = store_dir("podman");
+    let scratch = store_dir("podman-out");
+    std::fs::create_dir_all(&scratch).unwrap();
+    for name in ["public/hello:1.0", "public/zstd:1.0"] {
+        let f = fixture(name);
+        let reference = format!("{}/{name}", registry("anon"));
+        let archive = scratch.join(format!("{}.tar", name.replace(['/', ':'], "-")));
+        ok(&["pull", &reference, "--output", archive.to_str().unwrap()], &store);
+        let loaded = podman(&scratch, &["load", "--input", archive.to_str().unwrap()]);
+        assert!(loaded.contains(&format!("Loaded image: {reference}")), "{name}: {loaded}");
+        let inspected: Value = serde_json::from_str(&podman(&scratch, &["image", "inspect", &reference])).unwrap();
+        let image = &inspected[0];
+        assert_eq!(image["Id"].as_str().map(|id| format!("sha256:{id}")), f["config_digest"].as_str().map(String::from), "{name}: podman's image ID is the config digest, like the CRI id");
+        assert_eq!(image["Digest"], f["manifest_digest"], "{name}: the manifest is kept byte for byte");
+        assert_eq!(image["RepoTags"], json!([reference]), "{name}");
+        let diff_ids: Vec<&Value> = f["layers"].as_array().unwrap().iter().map(|l| &l["diff_id"]).collect();
+        assert_eq!(image["RootFS"]["Layers"], json!(diff_ids), "{name}: every layer unpacks to its diff_id");
+    }
+    // podman's unpacked layers are the bulk of what the test wrote.
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -53,8 +53,8 @@ if ! "$CARGO_BIN/cargo-fuzz" --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
-if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-  log "installing wasm-opt (binaryen 132) from npm"
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -d tools/node_modules/terser ]; then
+  log "installing wasm-opt (binaryen 132) and terser from npm"
   mkdir -p tools
   (cd tools && npm install --no-audit --no-fund --silent)
 fi

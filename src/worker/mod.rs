@@ -2,6 +2,8 @@
 //! RemoveImage, export and the self-check with the core, answering the page in JSON.
 //! Credentials arrive with each pull and live only as long as that pull's client.
 
+mod files;
+pub mod files_protocol;
 pub mod protocol;
 
 use crate::fetch::{DateClock, FetchTransport};
@@ -37,7 +39,7 @@ extern "C" {
 
 type Store = Rc<ImageStore<OpfsStore>>;
 
-fn post(reply: &Reply) {
+fn post(reply: &impl serde::Serialize) {
     let text = serde_json::to_string(reply).expect("replies serialize");
     js_sys::global().unchecked_into::<WorkerScope>().post_message(&JsValue::from_str(&text));
 }
@@ -77,7 +79,8 @@ fn command_id(command: &Command) -> u64 {
         | Command::Export { id, .. }
         | Command::Fsck { id }
         | Command::Estimate { id }
-        | Command::HashSpeed { id, .. } => *id,
+        | Command::HashSpeed { id, .. }
+        | Command::Files { id, .. } => *id,
     }
 }
 
@@ -131,6 +134,7 @@ async fn run(store: Store, command: Command) {
             Err(message) => failed(id, "store", None, message),
         },
         Command::HashSpeed { id, bytes } => hash_speed(id, bytes),
+        Command::Files { id, command } => return files::run(&store, id, command).await,
     };
     post(&reply);
 }

@@ -1,6 +1,7 @@
 //! What the page and the store worker say to each other: one JSON document per message, so
 //! both sides share these types and nothing else.
 
+use super::files_protocol::FilesCommand;
 use imagescope_core::auth::credentials::Credential;
 use imagescope_core::status::{Image, Int64Value};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,8 @@ pub enum Command {
     Estimate { id: u64 },
     /// Hashes `bytes` of generated data with the core's hasher: the ceiling a pull can reach.
     HashSpeed { id: u64, bytes: u64 },
+    /// The Files view: listings of layers and of the merged image, file contents.
+    Files { id: u64, command: FilesCommand },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,11 +100,11 @@ pub enum Reply {
     Failed { id: u64, kind: String, code: Option<String>, message: String },
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
+pub(super) fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
 
-fn number(v: &Value, key: &str) -> Option<u64> {
+pub(super) fn number(v: &Value, key: &str) -> Option<u64> {
     v.get(key)?.as_u64()
 }
 

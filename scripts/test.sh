@@ -50,4 +50,7 @@ echo "screenshots: $ROOT/test-output/screenshots/"
 step "pull benchmark, smoke run (figures only; the full run is: node tests/e2e/bench.mjs)"
 node tests/e2e/bench.mjs --smoke
 
+step "file-listing benchmark, smoke run (figures only; the full run is: node tests/e2e/files-bench.mjs)"
+node tests/e2e/files-bench.mjs --smoke
+
 step "all tests passed"

@@ -1,9 +1,11 @@
-//! The Files view's state: how the worker's answers fill a listing, and which answers it ignores.
+//! The Files view's messages and state: every reply reads back as the worker wrote it, and how
+//! the worker's answers fill a listing, and which answers it ignores.
 
-use imagescope_core::layers::{Change, ChangeKind, Row, View};
+use imagescope_core::layers::{Change, ChangeKind, LayerSummary, Row, View};
 use imagescope_web::files_state::{FilesAction, FilesState};
 use imagescope_web::pull_state::Phase;
-use imagescope_web::worker::files_protocol::FilesReply;
+use imagescope_web::worker::files_protocol::{FilesCommand, FilesReply, LayerBlob, Registry, Summary, FILES_REPLY_PREFIX};
+use imagescope_web::worker::protocol::WireCredential;
 use wasm_bindgen_test::wasm_bindgen_test;
 
 fn opened(id: u64) -> FilesState {
@@ -110,4 +112,50 @@ fn views_changes_and_saved_files_are_kept() {
     assert_eq!((changes.layer, changes.total, changes.changes.len()), (1, 4, 1));
     let saving = l.saving.unwrap();
     assert_eq!((saving.name.as_deref(), saving.bytes, saving.url.as_deref()), (Some("x"), 12, Some("blob:x")));
+}
+
+#[wasm_bindgen_test]
+fn every_files_reply_reads_back_as_it_was_written() {
+    let summary = LayerSummary { layer: 1, entries: 7, file_bytes: 30, added: 1, changed: 2, deleted: 3, added_bytes: 4, changed_bytes: 5, deleted_bytes: 6, wasted_bytes: 10 };
+    let replies = vec![
+        FilesReply::FilesProgress { id: 1, layer: 2, source: "store".into(), done: 10, total: 20, entries: 3, finished: false },
+        FilesReply::FilesRows { id: 2, rows: vec![row("etc/a"), Row { kind: "whiteout".into(), target: Some("etc/b".into()), layer: None, ..row("etc/.wh.b") }], total: 9 },
+        FilesReply::FilesRows { id: 3, rows: vec![Row { kind: "char_device".into(), device: Some("1,3".into()), dir: true, open: true, ..row("dev/null") }], total: 1 },
+        FilesReply::FilesSummary { id: 4, summary: Summary { layers: vec![summary.clone(), LayerSummary::default()], file_bytes: 30, final_bytes: 20, wasted_bytes: 10, entries: 5 } },
+        FilesReply::FilesChanges {
+            id: 5,
+            layer: 1,
+            changes: vec![
+                Change { path: "a".into(), change: ChangeKind::Added, size: 1 },
+                Change { path: "b".into(), change: ChangeKind::Changed, size: 2 },
+                Change { path: "c".into(), change: ChangeKind::Deleted, size: 3 },
+            ],
+            total: 3,
+        },
+        FilesReply::FileText { id: 6, path: "etc/a".into(), text: "version=3\n\"quoted\" ünïcode".into() },
+        FilesReply::FileSaved { id: 7, path: "etc/a".into(), file: "7-1.file".into(), download_name: "a".into(), bytes: 12 },
+        FilesReply::FilesFailed { id: 8, kind: "read".into(), path: Some("bin/x".into()), message: "binary".into() },
+        FilesReply::FilesFailed { id: 9, kind: "cancelled".into(), path: None, message: "stopped".into() },
+    ];
+    for reply in replies {
+        let json = serde_json::to_string(&reply).unwrap();
+        assert!(json.starts_with(FILES_REPLY_PREFIX), "{json}");
+        assert_eq!(FilesReply::parse(&json), Some(reply), "{json}");
+    }
+    assert_eq!(FilesReply::parse(r#"{"reply":"files_rows","id":1}"#), None);
+    assert_eq!(FilesReply::parse(r#"{"reply":"ready"}"#), None);
+}
+
+#[wasm_bindgen_test]
+fn commands_round_trip() {
+    let open = FilesCommand::Open {
+        registry: Registry { reference: "r/x:1".into(), credential: WireCredential::Anonymous, proxy_origin: None },
+        layers: vec![LayerBlob { digest: "sha256:00".into(), media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(), size: 3 }],
+        layer: Some(0),
+        view: View { open: vec!["etc".to_string()], all: false, search: String::new() },
+    };
+    for command in [open, FilesCommand::View { view: View::default() }, FilesCommand::Changes { layer: 2 }, FilesCommand::Read { path: "a".into() }, FilesCommand::Save { path: "a".into() }, FilesCommand::Cancel, FilesCommand::Close] {
+        let json = serde_json::to_string(&command).unwrap();
+        assert_eq!(serde_json::from_str::<FilesCommand>(&json).unwrap(), command, "{json}");
+    }
 }

@@ -77,51 +77,59 @@ pub enum FilesAction {
 
 impl FilesState {
     pub fn apply(&mut self, action: FilesAction) {
-        if let FilesAction::Opened { id, run, layer, total } = action {
-            self.listing = Some(FileListing {
-                id,
-                run,
-                layer,
-                phase: Phase::Running,
-                reading: layer.unwrap_or(0),
-                source: String::new(),
-                done: 0,
-                total,
-                entries: 0,
-                view: View::default(),
-                rows: Rc::default(),
-                row_total: 0,
-                summary: None,
-                changes: None,
-                viewer: None,
-                saving: None,
-                problem: None,
-            });
-            return;
-        }
-        if matches!(action, FilesAction::Close) {
-            self.listing = None;
-            return;
-        }
-        let Some(listing) = self.listing.as_mut() else { return };
         match action {
-            FilesAction::Viewing(view) => listing.view = view,
-            FilesAction::Reading(path) => listing.viewer = Some(Viewer { path, text: None, problem: None }),
-            FilesAction::Saving(path) => listing.saving = Some(Saving { path, name: None, bytes: 0, url: None, problem: None }),
-            FilesAction::Downloaded { url, problem } => {
-                if let Some(saving) = listing.saving.as_mut() {
-                    saving.url = url;
-                    saving.problem = problem;
+            FilesAction::Opened { id, run, layer, total } => self.listing = Some(FileListing::new(id, run, layer, total)),
+            FilesAction::Close => self.listing = None,
+            action => {
+                if let Some(listing) = self.listing.as_mut() {
+                    listing.apply(action);
                 }
             }
-            FilesAction::CloseViewer => listing.viewer = None,
-            FilesAction::Reply(reply) => listing.reply(reply),
-            FilesAction::Opened { .. } | FilesAction::Close => {}
         }
     }
 }
 
 impl FileListing {
+    fn new(id: u64, run: u64, layer: Option<usize>, total: u64) -> FileListing {
+        FileListing {
+            id,
+            run,
+            layer,
+            phase: Phase::Running,
+            reading: layer.unwrap_or(0),
+            source: String::new(),
+            done: 0,
+            total,
+            entries: 0,
+            view: View::default(),
+            rows: Rc::default(),
+            row_total: 0,
+            summary: None,
+            changes: None,
+            viewer: None,
+            saving: None,
+            problem: None,
+        }
+    }
+
+    /// Everything but opening and closing, which replace the listing as a whole.
+    fn apply(&mut self, action: FilesAction) {
+        match action {
+            FilesAction::Viewing(view) => self.view = view,
+            FilesAction::Reading(path) => self.viewer = Some(Viewer { path, text: None, problem: None }),
+            FilesAction::Saving(path) => self.saving = Some(Saving { path, name: None, bytes: 0, url: None, problem: None }),
+            FilesAction::Downloaded { url, problem } => {
+                if let Some(saving) = self.saving.as_mut() {
+                    saving.url = url;
+                    saving.problem = problem;
+                }
+            }
+            FilesAction::CloseViewer => self.viewer = None,
+            FilesAction::Reply(reply) => self.reply(reply),
+            FilesAction::Opened { .. } | FilesAction::Close => {}
+        }
+    }
+
     fn reply(&mut self, reply: FilesReply) {
         match reply {
             FilesReply::FilesProgress { id, layer, source, done, total, entries, finished } if id == self.id => {

@@ -33,6 +33,8 @@ python3 tests/testbed/testbed.py check
 step "native tests (core tables and properties, command against the test bed)"
 cargo build -q -p imagescope
 cargo test --workspace --exclude imagescope-web
+# The web crate's pure modules (routes, formatting, worker messages) test natively too.
+cargo test -p imagescope-web --lib
 
 step "fuzz smoke runs"
 bash scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-15}"
@@ -49,5 +51,8 @@ echo "screenshots: $ROOT/test-output/screenshots/"
 
 step "pull benchmark, smoke run (figures only; the full run is: node tests/e2e/bench.mjs)"
 node tests/e2e/bench.mjs --smoke
+
+step "file-listing benchmark, smoke run (figures only; the full run is: node tests/e2e/files-bench.mjs)"
+node tests/e2e/files-bench.mjs --smoke
 
 step "all tests passed"

@@ -224,13 +224,18 @@ impl Body for FetchBody {
             return Ok(None);
         };
         let read: Promise = reader.read();
-        let result = JsFuture::from(read)
-            .await
-            .map_err(|e| TransportError::Body {
-                url: self.url.clone(),
-                received: self.received,
-                message: js_message(&e),
-            })?;
+        let result = match JsFuture::from(read).await {
+            Ok(result) => result,
+            Err(e) => {
+                // An errored stream has nothing left to cancel.
+                self.reader = None;
+                return Err(TransportError::Body {
+                    url: self.url.clone(),
+                    received: self.received,
+                    message: js_message(&e),
+                });
+            }
+        };
         let done = Reflect::get(&result, &JsValue::from_str("done"))
             .ok()
             .and_then(|v| v.as_bool())
@@ -247,6 +252,16 @@ impl Body for FetchBody {
             .unwrap_or_default();
         self.received += bytes.len() as u64;
         Ok(Some(bytes))
+    }
+}
+
+/// A body dropped before its end (a cancelled listing or pull) cancels its stream, so the
+/// browser stops downloading instead of buffering what no one will read.
+impl Drop for FetchBody {
+    fn drop(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.cancel();
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod components;
 pub mod cors;
 pub mod credentials;
 pub mod fetch;
+pub mod files_state;
 pub mod format;
 pub mod hooks;
 pub mod jobs;

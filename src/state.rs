@@ -152,6 +152,8 @@ pub struct State {
     pub theme: Theme,
     /// The pull and the stored images (the store worker's side of the page).
     pub pulls: crate::pull_state::PullState,
+    /// The Files view: a layer's files or the merged filesystem, listed by the store worker.
+    pub files: crate::files_state::FilesState,
 }
 
 impl PartialEq for State {
@@ -206,6 +208,7 @@ pub enum Action {
     SetTheme(Theme),
     ClearLog,
     Store(crate::pull_state::StoreAction),
+    Files(crate::files_state::FilesAction),
 }
 
 impl State {
@@ -352,6 +355,7 @@ impl Reducible for State {
             Action::SetTheme(theme) => next.theme = theme,
             Action::ClearLog => next.log.clear(),
             Action::Store(action) => next.pulls.apply(action, &mut next.log, js_sys::Date::now()),
+            Action::Files(action) => next.files.apply(action),
         }
         Rc::new(next)
     }

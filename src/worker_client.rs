@@ -2,9 +2,11 @@
 //! images), so the page's start-up download never includes it. Commands wait in a queue until
 //! the worker says it is ready; replies come back as actions.
 
+use crate::files_state::FilesAction;
 use crate::opfs;
 use crate::pull_state::StoreAction;
 use crate::state::{Action, State};
+use crate::worker::files_protocol::{FilesReply, FILES_REPLY_PREFIX};
 use crate::worker::protocol::{Command, PasteReading, Reply};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -32,6 +34,11 @@ extern "C" {
 
     #[wasm_bindgen(js_namespace = URL, js_name = createObjectURL)]
     fn create_object_url(file: &opfs::File) -> String;
+    #[wasm_bindgen(method, getter, js_name = size)]
+    fn byte_size(this: &opfs::File) -> f64;
+    /// The same disk-backed bytes under another content type.
+    #[wasm_bindgen(method, js_name = slice)]
+    fn retyped(this: &opfs::File, start: f64, end: f64, content_type: &str) -> opfs::File;
     #[wasm_bindgen(js_namespace = URL, js_name = revokeObjectURL)]
     fn revoke_object_url(url: &str);
 }
@@ -56,9 +63,8 @@ struct Connection {
 thread_local! {
     static CONNECTION: RefCell<Option<Connection>> = const { RefCell::new(None) };
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
-    /// The last export's object URL, revoked when the next one replaces it (an immediate
-    /// revoke would cancel the download in some browsers).
-    static EXPORT_URL: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The object URL of the last download (an export or a saved file).
+    static DOWNLOAD_URL: RefCell<Option<String>> = const { RefCell::new(None) };
     static WAITING: RefCell<BTreeMap<u64, Waiter>> = const { RefCell::new(BTreeMap::new()) };
 }
 
@@ -73,7 +79,11 @@ fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String>
         let dispatch = dispatch.clone();
         Closure::<dyn Fn(JsValue)>::new(move |event: JsValue| {
             let data = js_sys::Reflect::get(&event, &"data".into()).ok().and_then(|d| d.as_string()).unwrap_or_default();
-            if let Some(reply) = Reply::parse(&data) {
+            if data.starts_with(FILES_REPLY_PREFIX) {
+                if let Some(reply) = FilesReply::parse(&data) {
+                    files_received(&dispatch, reply);
+                }
+            } else if let Some(reply) = Reply::parse(&data) {
                 received(&dispatch, reply);
             }
         })
@@ -117,29 +127,49 @@ fn received(dispatch: &UseReducerDispatcher<State>, reply: Reply) {
     dispatch.dispatch(Action::Store(StoreAction::Reply(reply)));
 }
 
-/// Hands the exported archive to the person: an object URL of the OPFS file (disk-backed, not
-/// read into memory) clicked as a download.
-async fn save(dispatch: UseReducerDispatcher<State>, id: u64, file: String, name: String) {
-    let exported = match opfs::exported_file(&file).await {
-        Ok(f) => f,
-        Err(message) => {
-            dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url: None, message: Some(message) }));
-            return;
-        }
-    };
-    let url = create_object_url(&exported);
-    if let Some(old) = EXPORT_URL.with(|u| u.replace(Some(url.clone()))) {
+/// Hands `exports/<file>` to the person as `name`: an object URL of the OPFS file (disk-backed,
+/// not read into memory) clicked as a download. One such URL lives at a time, as one export
+/// file does; the previous one is revoked only now, since an immediate revoke would cancel the
+/// download in some browsers.
+async fn offer_download(file: &str, name: &str) -> Result<String, String> {
+    let exported = opfs::exported_file(file).await?;
+    // As bytes, so the browser keeps the name as given instead of adding an extension it guessed.
+    let url = create_object_url(&exported.retyped(0.0, exported.byte_size(), "application/octet-stream"));
+    if let Some(old) = DOWNLOAD_URL.with(|u| u.replace(Some(url.clone()))) {
         revoke_object_url(&old);
     }
     let anchor = web_sys::window().and_then(|w| w.document()).and_then(|d| d.create_element("a").ok());
     if let Some(anchor) = anchor {
         let _ = anchor.set_attribute("href", &url);
-        let _ = anchor.set_attribute("download", &name);
+        let _ = anchor.set_attribute("download", name);
         if let Ok(a) = anchor.dyn_into::<web_sys::HtmlElement>() {
             a.click();
         }
     }
-    dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url: Some(url), message: None }));
+    Ok(url)
+}
+
+async fn save(dispatch: UseReducerDispatcher<State>, id: u64, file: String, name: String) {
+    let (url, message) = match offer_download(&file, &name).await {
+        Ok(url) => (Some(url), None),
+        Err(message) => (None, Some(message)),
+    };
+    dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url, message }));
+}
+
+/// A saved file is offered as a download as soon as the worker has written it.
+fn files_received(dispatch: &UseReducerDispatcher<State>, reply: FilesReply) {
+    if let FilesReply::FileSaved { file, download_name, .. } = &reply {
+        let (dispatch, file, name) = (dispatch.clone(), file.clone(), download_name.clone());
+        spawn_local(async move {
+            let (url, problem) = match offer_download(&file, &name).await {
+                Ok(url) => (Some(url), None),
+                Err(message) => (None, Some(message)),
+            };
+            dispatch.dispatch(Action::Files(FilesAction::Downloaded { url, problem }));
+        });
+    }
+    dispatch.dispatch(Action::Files(FilesAction::Reply(reply)));
 }
 
 /// Posts the command `make` builds around a fresh id, starting the worker if needed.

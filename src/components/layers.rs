@@ -1,6 +1,7 @@
 use crate::format::exact_bytes;
 use imagescope_core::digest::Digest;
 use imagescope_core::manifest::Descriptor;
+use imagescope_core::media_type::Compression;
 use imagescope_core::status::human_size;
 use yew::prelude::*;
 
@@ -9,6 +10,10 @@ pub struct LayerProps {
     pub layers: Vec<Descriptor>,
     /// `rootfs.diff_ids` from the config, in the same order as the layers.
     pub diff_ids: Vec<Digest>,
+    /// Opens the files of a layer (its index), or of the merged filesystem with `None`; without
+    /// it the table offers no file browsing.
+    #[prop_or_default]
+    pub onbrowse: Option<Callback<Option<usize>>>,
 }
 
 /// The layers with their compressed sizes drawn to scale against the largest.
@@ -22,15 +27,30 @@ pub fn LayerTable(props: &LayerProps) -> Html {
         .unwrap_or(0)
         .max(1);
     let total: u64 = props.layers.iter().map(|l| l.size).sum();
+    let tar = |l: &Descriptor| Compression::of_layer(&l.media_type).is_some();
+    let browse = props.onbrowse.clone().filter(|_| props.layers.iter().any(tar));
+    let browse_button = |layer: Option<usize>, label: String, testid: &'static str| match &browse {
+        Some(on) => {
+            let on = on.clone();
+            html! { <button type="button" data-testid={testid} onclick={move |_| on.emit(layer)}>{ label }</button> }
+        }
+        None => html! {},
+    };
     html! {
         <section class="card" aria-labelledby="layers-title">
-            <h2 id="layers-title">{ format!("Layers ({})", props.layers.len()) }</h2>
+            <div class="card-head">
+                <h2 id="layers-title">{ format!("Layers ({})", props.layers.len()) }</h2>
+                if props.layers.iter().all(tar) {
+                    { browse_button(None, "Filesystem".into(), "filesystem-button") }
+                }
+            </div>
             <p class="muted">{ format!("{} compressed in total ({})", human_size(total), exact_bytes(total)) }</p>
             <div class="table-wrap">
                 <table class="layers">
                     <thead>
                         <tr><th scope="col">{ "#" }</th><th scope="col">{ "Digest · diff_id" }</th><th scope="col">{ "Media type" }</th>
-                            <th scope="col" class="num">{ "Size" }</th><th scope="col" class="bar-col"><span class="visually-hidden">{ "Relative size" }</span></th></tr>
+                            <th scope="col" class="num">{ "Size" }</th><th scope="col" class="bar-col"><span class="visually-hidden">{ "Relative size" }</span></th>
+                            if browse.is_some() { <th scope="col"><span class="visually-hidden">{ "Files" }</span></th> }</tr>
                     </thead>
                     <tbody>
                         { for props.layers.iter().enumerate().map(|(i, layer)| {
@@ -55,6 +75,13 @@ pub fn LayerTable(props: &LayerProps) -> Html {
                                             <rect class="bar-fill" x="0" y="0" width={percent} height="8" rx="2" />
                                         </svg>
                                     </td>
+                                    if browse.is_some() {
+                                        <td class="files-col">
+                                            if tar(layer) {
+                                                { browse_button(Some(i), format!("Browse files of layer {}", i + 1), "files-button") }
+                                            }
+                                        </td>
+                                    }
                                 </tr>
                             }
                         }) }

@@ -1,6 +1,6 @@
 use super::{
-    use_app_state, ConfigCard, ErrorView, HistoryCard, LayerTable, ManifestCard, PlatformList,
-    RawDocument, RawJson, ReferrersCard, StatusCard, TagsCard,
+    open_files, use_app_state, ConfigCard, ErrorView, FilesPanel, HistoryCard, LayerTable,
+    ManifestCard, PlatformList, RawDocument, RawJson, ReferrersCard, StatusCard, TagsCard,
 };
 use crate::state::{Action, Inspected, Outcome};
 use imagescope_core::manifest::Manifest;
@@ -77,6 +77,11 @@ fn InspectedView(props: &InspectedProps) -> Html {
             dispatcher.dispatch(Action::ChoosePlatform(platform))
         })
     };
+    let on_browse = {
+        let state = state.clone();
+        let inspected = inspected.clone();
+        Callback::from(move |layer: Option<usize>| open_files(&state, &inspected, layer))
+    };
     let manifest = i.image_manifest();
     let diff_ids = i
         .config
@@ -108,7 +113,8 @@ fn InspectedView(props: &InspectedProps) -> Html {
                 <PlatformList entries={index.manifests.clone()} chosen={i.chosen.as_ref().map(|c| c.digest.clone())} onchoose={on_choose} />
             }
             if let Some(m) = manifest {
-                <LayerTable layers={m.layers.clone()} diff_ids={diff_ids} />
+                <LayerTable layers={m.layers.clone()} diff_ids={diff_ids} onbrowse={(!m.is_artifact()).then_some(on_browse)} />
+                <FilesPanel />
             }
             if !schema1_layers.is_empty() {
                 <section class="card">

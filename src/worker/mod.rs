@@ -3,6 +3,8 @@
 //! Credentials arrive with each pull and live only as long as that pull's client. It also reads
 //! pasted `config.json` files and Secrets, so their parsers load only when someone pastes one.
 
+mod files;
+pub mod files_protocol;
 pub mod protocol;
 
 use crate::fetch::{DateClock, FetchTransport};
@@ -39,7 +41,7 @@ extern "C" {
 
 type Store = Rc<ImageStore<OpfsStore>>;
 
-fn post(reply: &Reply) {
+fn post(reply: &impl serde::Serialize) {
     let text = serde_json::to_string(reply).expect("replies serialize");
     js_sys::global().unchecked_into::<WorkerScope>().post_message(&JsValue::from_str(&text));
 }
@@ -84,7 +86,8 @@ fn command_id(command: &Command) -> u64 {
         | Command::Fsck { id }
         | Command::Estimate { id }
         | Command::HashSpeed { id, .. }
-        | Command::ReadPaste { id, .. } => *id,
+        | Command::ReadPaste { id, .. }
+        | Command::Files { id, .. } => *id,
     }
 }
 
@@ -139,6 +142,7 @@ async fn run(store: Store, command: Command) {
         },
         Command::HashSpeed { id, bytes } => hash_speed(id, bytes),
         Command::ReadPaste { id, text, reference } => read_paste(id, &text, &reference),
+        Command::Files { id, command } => return files::run(&store, id, command).await,
     };
     post(&reply);
 }

@@ -1,6 +1,7 @@
 //! What the page and the store worker say to each other: one JSON document per message, so
 //! both sides share these types and nothing else.
 
+use super::files_protocol::FilesCommand;
 use crate::login::PasteReport;
 use imagescope_core::auth::credentials::Credential;
 use imagescope_core::status::{Image, Int64Value};
@@ -83,6 +84,8 @@ pub enum Command {
     HashSpeed { id: u64, bytes: u64 },
     /// Reads a pasted `config.json` or Secret for `reference`; needs no store.
     ReadPaste { id: u64, text: String, reference: String },
+    /// The Files view: listings of layers and of the merged image, file contents.
+    Files { id: u64, command: FilesCommand },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,11 +119,11 @@ pub enum Reply {
     Paste { id: u64, reading: PasteReading },
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
+pub(super) fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
 
-fn number(v: &Value, key: &str) -> Option<u64> {
+pub(super) fn number(v: &Value, key: &str) -> Option<u64> {
     v.get(key)?.as_u64()
 }
 

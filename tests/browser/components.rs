@@ -60,20 +60,26 @@ async fn status_card_shows_crictl_forms_and_exact_bytes() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn layer_rows_carry_digest_and_bytes() {
-    let layer = |c, size| Descriptor {
-        media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+fn layer(c: char, size: u64, media_type: &str) -> Descriptor {
+    Descriptor {
+        media_type: media_type.into(),
         digest: digest(c),
         size,
         urls: vec![],
         annotations: Default::default(),
         platform: None,
         artifact_type: None,
-    };
+    }
+}
+
+const GZIP_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+#[wasm_bindgen_test]
+async fn layer_rows_carry_digest_and_bytes() {
     let props = imagescope_web::components::LayerProps {
-        layers: vec![layer('1', 100), layer('2', 4000)],
+        layers: vec![layer('1', 100, GZIP_LAYER), layer('2', 4000, GZIP_LAYER)],
         diff_ids: vec![digest('d')],
+        onbrowse: None,
     };
     let root = render::<LayerTable>(props).await;
     let rows = root
@@ -92,6 +98,45 @@ async fn layer_rows_carry_digest_and_bytes() {
         "100.00",
         "the largest layer fills its bar"
     );
+    assert!(
+        root.query_selector("[data-testid=\"files-button\"]").unwrap().is_none(),
+        "no file browsing offered without a handler"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn browse_buttons_open_tar_layers_and_the_filesystem() {
+    let asked = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let record = asked.clone();
+    let props = imagescope_web::components::LayerProps {
+        layers: vec![
+            layer('1', 100, GZIP_LAYER),
+            layer('2', 10, "application/spdx+json"),
+            layer('3', 50, "application/vnd.oci.image.layer.v1.tar+zstd"),
+        ],
+        diff_ids: vec![],
+        onbrowse: Some(Callback::from(move |l| record.borrow_mut().push(l))),
+    };
+    let root = render::<LayerTable>(props).await;
+    let buttons = root.query_selector_all("[data-testid=\"files-button\"]").unwrap();
+    assert_eq!(buttons.length(), 2, "the SBOM layer is not a tar");
+    assert!(
+        root.query_selector("[data-testid=\"filesystem-button\"]").unwrap().is_none(),
+        "an image with a non-tar layer has no merged filesystem"
+    );
+    for i in 0..buttons.length() {
+        buttons.item(i).unwrap().dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    }
+    assert_eq!(*asked.borrow(), vec![Some(0), Some(2)]);
+
+    let all_tar = imagescope_web::components::LayerProps {
+        layers: vec![layer('1', 100, GZIP_LAYER)],
+        diff_ids: vec![],
+        onbrowse: Some(Callback::from(move |l| asked.borrow_mut().push(l))),
+    };
+    let root = render::<LayerTable>(all_tar).await;
+    let whole = root.query_selector("[data-testid=\"filesystem-button\"]").unwrap().expect("filesystem button");
+    assert_eq!(whole.text_content().unwrap(), "Filesystem");
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,5 @@
 //! Browser tests in headless Chromium: the fetch transport against the test bed's CORS
-//! front, the reducer, and components that need no storage.
+//! front, the reducer, the Files view's state, and components that need no storage.
 //!
 //! `tests/browser/run.sh` starts the test bed and bakes its addresses into the build:
 //! `IMAGESCOPE_TEST_CORS_REGISTRY` (anonymous registry behind CORS nginx) and
@@ -7,6 +7,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod components;
+mod files;
 mod reducer;
 mod transport;
 

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, inspectUrl, launch, openLink, openPage, startTestbed } from './harness.mjs';
+import { memoryWatch, workerSession } from './cdp.mjs';
 
 const smoke = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -39,35 +40,6 @@ function skopeoCopy() {
   }
 }
 
-/** Talks to the store worker's DevTools target through the browser session (old non-flat mode). */
-async function workerSession(browser) {
-  const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'worker' && t.url.includes('/worker/boot.js'));
-  if (!target) throw new Error('the store worker is not running');
-  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  let next = 1;
-  const pending = new Map();
-  cdp.on('Target.receivedMessageFromTarget', (e) => {
-    if (e.sessionId !== sessionId) return;
-    const message = JSON.parse(e.message);
-    pending.get(message.id)?.(message);
-    pending.delete(message.id);
-  });
-  return {
-    send: (method, params = {}) => new Promise((resolve, reject) => {
-      const id = next++;
-      pending.set(id, (m) => (m.error ? reject(new Error(m.error.message)) : resolve(m.result)));
-      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(reject);
-    }),
-  };
-}
-
-async function heap(session) {
-  const usage = await session.send('Runtime.getHeapUsage');
-  return { js: usage.usedSize, backing: usage.backingStorageSize ?? 0 };
-}
-
 /** Hashes `n` bytes in a fresh store worker and returns its MiB/s. */
 async function hashSpeed(page, n) {
   const reply = await page.evaluate((n) => new Promise((resolve, reject) => {
@@ -92,28 +64,18 @@ try {
   await page.click('[data-testid="store-toggle"]');
   await page.waitForSelector('[data-testid="stored-images"], [data-testid="store-empty"]');
   const workerCdp = await workerSession(browser);
-  await pageSession.send('HeapProfiler.collectGarbage');
-  await workerCdp.send('HeapProfiler.collectGarbage');
-  const base = { page: await heap(pageSession), worker: await heap(workerCdp) };
-  let peak = { page: base.page, worker: base.worker };
-  const sample = async () => {
-    const now = { page: await heap(pageSession), worker: await heap(workerCdp) };
-    for (const side of ['page', 'worker']) {
-      peak[side] = { js: Math.max(peak[side].js, now[side].js), backing: Math.max(peak[side].backing, now[side].backing) };
-    }
-  };
+  const memory = await memoryWatch(pageSession, workerCdp);
   await page.click('[data-testid="pull-button"]');
   while (await page.$('[data-testid="pull-progress"][data-state="running"]') || !(await page.$('[data-testid="pull-progress"]'))) {
-    await sample();
+    await memory.sample();
     await new Promise((r) => setTimeout(r, 100));
   }
-  await sample();
+  await memory.sample();
   const done = await page.$eval('[data-testid="pull-progress"]', (e) => ({ ...e.dataset }));
   if (done.state !== 'done') throw new Error(`the pull ended ${done.state}: ${await page.textContent('[data-testid="pull-progress"]')}`);
   const pullMs = Number(done.millis);
   const hashed = await hashSpeed(page, Math.max(bytes, 16 * MiB));
 
-  const growth = (side) => (peak[side].js - base[side].js) + (peak[side].backing - base[side].backing);
   const mibs = (ms) => (bytes / MiB) / (ms / 1000);
   const rate = (r) => r.toFixed(r < 1 ? 3 : 1);
   const browserRate = mibs(pullMs);
@@ -123,8 +85,8 @@ try {
   console.log(`skopeo copy      ${rate(skopeoRate)} MiB/s (${skopeoMs.toFixed(0)} ms, to dir:)`);
   console.log(`ratio            ${(browserRate / skopeoRate).toFixed(2)} x skopeo`);
   console.log(`sha256 in worker ${hashed.toFixed(1)} MiB/s (core hasher, 64 KiB chunks); pull at ${(100 * browserRate / hashed).toFixed(1)} % of it`);
-  const part = (side, kind) => ((peak[side][kind] - base[side][kind]) / MiB).toFixed(1);
-  console.log(`memory growth    page ${(growth('page') / MiB).toFixed(1)} MiB, worker ${(growth('worker') / MiB).toFixed(1)} MiB (peak over baseline of JS heap + ArrayBuffer/wasm backing stores)`);
+  const part = (side, kind) => (memory.part(side, kind) / MiB).toFixed(1);
+  console.log(`memory growth    page ${(memory.growth('page') / MiB).toFixed(1)} MiB, worker ${(memory.growth('worker') / MiB).toFixed(1)} MiB (peak over baseline of JS heap + ArrayBuffer/wasm backing stores)`);
   console.log(`                 worker JS heap ${part('worker', 'js')} MiB, backing stores ${part('worker', 'backing')} MiB; page JS heap ${part('page', 'js')} MiB, backing stores ${part('page', 'backing')} MiB`);
 } finally {
   await browser.close();

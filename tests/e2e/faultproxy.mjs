@@ -1,18 +1,21 @@
 // A fault-injecting HTTP proxy for the end-to-end tests: it forwards everything to one
-// upstream (a registry's CORS front) unchanged, except that it can flip one byte of a blob
-// or cut the connection after N bytes of a blob, once. It records every request it forwards.
+// upstream (a registry's CORS front) unchanged, except that it can flip one byte of a blob,
+// cut the connection after N bytes of a blob, once, or hold a blob after N bytes until the
+// client goes away. It records every request it forwards, and whether the client hung up early.
 
 import http from 'node:http';
 
 export async function startFaultProxy(upstream) {
   const [upHost, upPort] = upstream.split(':');
-  const faults = { corrupt: new Set(), cut: new Map() };
+  const faults = { corrupt: new Set(), cut: new Map(), hold: new Map() };
   const log = [];
 
   const server = http.createServer((req, res) => {
     const blob = req.method === 'GET' && /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url.split('?')[0]);
     const digest = blob ? blob[1] : null;
-    log.push({ method: req.method, url: req.url, range: req.headers.range ?? null });
+    const entry = { method: req.method, url: req.url, range: req.headers.range ?? null, closedEarly: false };
+    log.push(entry);
+    res.on('close', () => { entry.closedEarly = !res.writableFinished; });
     const upstreamReq = http.request({ host: upHost, port: Number(upPort), method: req.method, path: req.url, headers: req.headers }, (upRes) => {
       if (digest && faults.corrupt.has(digest) && upRes.statusCode === 200) {
         const chunks = [];
@@ -23,6 +26,20 @@ export async function startFaultProxy(upstream) {
           res.writeHead(upRes.statusCode, upRes.headers);
           res.end(body);
         });
+        return;
+      }
+      const holdAfter = digest ? faults.hold.get(digest) : undefined;
+      if (holdAfter !== undefined && upRes.statusCode === 200) {
+        res.writeHead(upRes.statusCode, upRes.headers);
+        let sent = 0;
+        upRes.on('data', (c) => {
+          if (sent >= holdAfter) return;
+          const part = c.subarray(0, holdAfter - sent);
+          sent += part.length;
+          res.write(part);
+          if (sent >= holdAfter) upRes.pause();
+        });
+        res.on('close', () => upRes.destroy());
         return;
       }
       const cutAfter = digest ? faults.cut.get(digest) : undefined;
@@ -55,7 +72,8 @@ export async function startFaultProxy(upstream) {
     log,
     corrupt: (d) => faults.corrupt.add(d),
     cutOnce: (d, bytes) => faults.cut.set(d, bytes),
-    clear: () => { faults.corrupt.clear(); faults.cut.clear(); log.length = 0; },
+    holdAfter: (d, bytes) => faults.hold.set(d, bytes),
+    clear: () => { faults.corrupt.clear(); faults.cut.clear(); faults.hold.clear(); log.length = 0; },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }

@@ -20,12 +20,17 @@
 //! rules, and answers the questions of a layer explorer: which layer last wrote each path, the
 //! size of each directory, what a layer added, changed and deleted, and the space wasted on
 //! files a later layer replaced or removed.
+//!
+//! [`LayerTree`] (one layer, deletions included) and [`MergedTree`] both answer a file
+//! browser's [`View`] with the [`Rows`] of the directories it has open, or of a path search.
 
+mod browse;
 mod entry;
 mod merge;
 mod tar;
 mod zstd;
 
+pub use browse::{LayerTree, Row, Rows, View};
 pub use entry::{format_mtime, mode_string, normalize, Entry, EntryKind};
 pub use merge::{Change, ChangeKind, ImageSummary, LayerSummary, MergeError, MergedEntry, MergedTree, Node};
 pub use tar::{Capture, TarError};

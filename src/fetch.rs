@@ -1,14 +1,19 @@
 //! The browser side of the core's transport seam: `fetch` with explicit credentials only,
-//! bodies read chunk by chunk from the response's ReadableStream.
+//! bodies read from the response's ReadableStream into one reused buffer.
 
 use imagescope_core::transport::{Body, Clock, Request, Response, Transport, TransportError};
-use js_sys::{Promise, Reflect, Uint8Array};
+use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Headers, ReadableStreamDefaultReader, RequestCache, RequestCredentials, RequestInit,
-    RequestMode, RequestRedirect,
+    Headers, ReadableStream, ReadableStreamByobReader, ReadableStreamDefaultReader, RequestCache,
+    RequestCredentials, RequestInit, RequestMode, RequestRedirect,
 };
+
+/// The buffer a body is read into. A pull hashes what one chunk brings while the network
+/// refills its pipe, so a chunk waits for [`GATHER_MIN`] bytes but not for a full buffer.
+const GATHER_MAX: u32 = 1 << 20;
+const GATHER_MIN: u32 = 256 << 10;
 
 mod global {
     use wasm_bindgen::prelude::*;
@@ -187,11 +192,7 @@ impl Transport for FetchTransport {
             u if u.is_empty() => request.url.clone(),
             u => self.registry_url(&u),
         };
-        let reader = response.body().map(|stream| {
-            stream
-                .get_reader()
-                .unchecked_into::<ReadableStreamDefaultReader>()
-        });
+        let reader = response.body().map(Reader::of);
         let mut headers = response_headers(&response);
         if let Some(origin) = &self.proxy_origin {
             for (_, value) in headers.iter_mut() {
@@ -213,45 +214,129 @@ impl Transport for FetchTransport {
 
 /// A response body as the browser streams it.
 pub struct FetchBody {
-    reader: Option<ReadableStreamDefaultReader>,
+    reader: Option<Reader>,
     url: String,
     received: u64,
 }
 
+/// Fetch bodies are byte streams, read into our own buffer (a read detaches it and hands it
+/// back); any other stream falls back to the default reader and its fresh chunk per read.
+enum Reader {
+    Bytes {
+        reader: ReadableStreamByobReader,
+        buffer: Option<ArrayBuffer>,
+    },
+    Chunks(ReadableStreamDefaultReader),
+}
+
+/// What one `read()` brought.
+enum Read {
+    Done(JsValue),
+    Value(JsValue),
+}
+
+impl Reader {
+    fn of(stream: ReadableStream) -> Reader {
+        match ReadableStreamByobReader::new(&stream) {
+            Ok(reader) => Reader::Bytes { reader, buffer: None },
+            Err(_) => Reader::Chunks(stream.get_reader().unchecked_into()),
+        }
+    }
+
+    fn cancel(&self) {
+        let _ = match self {
+            Reader::Bytes { reader, .. } => reader.cancel(),
+            Reader::Chunks(reader) => reader.cancel(),
+        };
+    }
+}
+
+async fn read(promise: Promise) -> Result<Read, JsValue> {
+    let result = JsFuture::from(promise).await?;
+    let done = Reflect::get(&result, &JsValue::from_str("done"))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let value = Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::UNDEFINED);
+    Ok(if done { Read::Done(value) } else { Read::Value(value) })
+}
+
+impl FetchBody {
+    fn failed(&mut self, e: &JsValue) -> TransportError {
+        // An errored stream has nothing left to cancel.
+        self.reader = None;
+        TransportError::Body {
+            url: self.url.clone(),
+            received: self.received,
+            message: js_message(e),
+        }
+    }
+
+    /// Fills the buffer up to [`GATHER_MIN`] bytes or the end of the body; `None` at the end.
+    async fn gather(
+        &mut self,
+        reader: &ReadableStreamByobReader,
+        mut buffer: ArrayBuffer,
+    ) -> Result<Option<Vec<u8>>, TransportError> {
+        let mut filled = 0u32;
+        let mut ended = false;
+        while filled < GATHER_MIN {
+            let view = Uint8Array::new_with_byte_offset_and_length(&buffer, filled, GATHER_MAX - filled);
+            let (value, done) = match read(reader.read_with_array_buffer_view(&view)).await {
+                Ok(Read::Value(v)) => (v, false),
+                Ok(Read::Done(v)) => (v, true),
+                Err(e) => return Err(self.failed(&e)),
+            };
+            // The view comes back over the same memory, now owned by a new ArrayBuffer.
+            match value.dyn_into::<Uint8Array>() {
+                Ok(view) => {
+                    buffer = view.buffer();
+                    filled += view.byte_length();
+                }
+                Err(_) if done => {}
+                Err(v) => return Err(self.failed(&v)),
+            }
+            if done {
+                ended = true;
+                break;
+            }
+        }
+        let bytes = Uint8Array::new_with_byte_offset_and_length(&buffer, 0, filled).to_vec();
+        if ended {
+            self.reader = None;
+        } else if let Some(Reader::Bytes { buffer: slot, .. }) = &mut self.reader {
+            *slot = Some(buffer);
+        }
+        self.received += bytes.len() as u64;
+        Ok((!bytes.is_empty()).then_some(bytes))
+    }
+}
+
 impl Body for FetchBody {
     async fn chunk(&mut self) -> Result<Option<Vec<u8>>, TransportError> {
-        let Some(reader) = &self.reader else {
-            return Ok(None);
-        };
-        let read: Promise = reader.read();
-        let result = match JsFuture::from(read).await {
-            Ok(result) => result,
-            Err(e) => {
-                // An errored stream has nothing left to cancel.
-                self.reader = None;
-                return Err(TransportError::Body {
-                    url: self.url.clone(),
-                    received: self.received,
-                    message: js_message(&e),
-                });
+        match &mut self.reader {
+            None => Ok(None),
+            Some(Reader::Bytes { reader, buffer }) => {
+                let reader = reader.clone();
+                let buffer = buffer.take().unwrap_or_else(|| ArrayBuffer::new(GATHER_MAX));
+                self.gather(&reader, buffer).await
             }
-        };
-        let done = Reflect::get(&result, &JsValue::from_str("done"))
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
-        if done {
-            self.reader = None;
-            return Ok(None);
+            Some(Reader::Chunks(reader)) => match read(reader.read()).await {
+                Err(e) => Err(self.failed(&e)),
+                Ok(Read::Done(_)) => {
+                    self.reader = None;
+                    Ok(None)
+                }
+                Ok(Read::Value(value)) => {
+                    let bytes = value
+                        .dyn_into::<Uint8Array>()
+                        .map(|a| a.to_vec())
+                        .unwrap_or_default();
+                    self.received += bytes.len() as u64;
+                    Ok(Some(bytes))
+                }
+            },
         }
-        let value =
-            Reflect::get(&result, &JsValue::from_str("value")).unwrap_or(JsValue::UNDEFINED);
-        let bytes = value
-            .dyn_into::<Uint8Array>()
-            .map(|a| a.to_vec())
-            .unwrap_or_default();
-        self.received += bytes.len() as u64;
-        Ok(Some(bytes))
     }
 }
 
@@ -260,7 +345,7 @@ impl Body for FetchBody {
 impl Drop for FetchBody {
     fn drop(&mut self) {
         if let Some(reader) = self.reader.take() {
-            let _ = reader.cancel();
+            reader.cancel();
         }
     }
 }

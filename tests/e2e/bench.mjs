@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, inspectUrl, launch, openLink, openPage, startTestbed } from './harness.mjs';
+import { ROOT, inspectUrl, launchProfile, openLink, startTestbed } from './harness.mjs';
 import { memoryWatch, workerSession } from './cdp.mjs';
 
 const smoke = process.argv.includes('--smoke');
@@ -56,9 +56,9 @@ async function hashSpeed(page, n) {
 
 const skopeoMs = skopeoCopy();
 
-const browser = await launch();
+// A real profile: its OPFS is on disk, where an incognito context's is in memory.
+const { browser, page, close } = await launchProfile();
 try {
-  const { page } = await openPage(browser);
   await openLink(page, inspectUrl(state, reference));
   const pageSession = await page.context().newCDPSession(page);
   await page.click('[data-testid="store-toggle"]');
@@ -89,5 +89,5 @@ try {
   console.log(`memory growth    page ${(memory.growth('page') / MiB).toFixed(1)} MiB, worker ${(memory.growth('worker') / MiB).toFixed(1)} MiB (peak over baseline of JS heap + ArrayBuffer/wasm backing stores)`);
   console.log(`                 worker JS heap ${part('worker', 'js')} MiB, backing stores ${part('worker', 'backing')} MiB; page JS heap ${part('page', 'js')} MiB, backing stores ${part('page', 'backing')} MiB`);
 } finally {
-  await browser.close();
+  await close();
 }

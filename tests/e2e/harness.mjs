@@ -3,7 +3,8 @@
 
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +39,25 @@ export function startTestbed() {
 
 export async function launch() {
   return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Chromium with a real profile on disk, as a person runs it. `browser.newContext()` is an
+ * incognito-like context whose OPFS lives in memory and writes at a fraction of the disk's
+ * speed, so throughput figures come from this one. `close()` removes the profile.
+ */
+export async function launchProfile({ viewport = DESKTOP } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'imagescope-profile-'));
+  const context = await chromium.launchPersistentContext(dir, { executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, viewport });
+  return {
+    context,
+    browser: context.browser(),
+    page: context.pages()[0] ?? await context.newPage(),
+    async close() {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A fresh page (own storage) that records every request the app makes. */

@@ -230,7 +230,7 @@ impl PullState {
             }
             Reply::Estimate { usage, quota, persisted, .. } => self.estimate = Some((usage, quota, persisted)),
             // Benchmark figures and pasted-file readings go to whoever asked, not to the panels.
-            Reply::HashSpeed { .. } | Reply::Paste { .. } => {}
+            Reply::HashSpeed { .. } | Reply::ReadSpeed { .. } | Reply::Paste { .. } => {}
             Reply::Failed { id, kind, code, message } => {
                 log.push(LogEntry::Line(format!("Error: {message}")));
                 let problem = Problem { kind: kind.clone(), code, message: message.clone() };

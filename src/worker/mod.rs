@@ -18,7 +18,7 @@ use imagescope_core::platform::Platform;
 use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
 use imagescope_core::reference::Reference;
 use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
-use imagescope_core::transport::Clock;
+use imagescope_core::transport::{Body, Clock, Request, Transport};
 use protocol::{Command, CorruptBlob, PullRequest, Reply};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -86,6 +86,7 @@ fn command_id(command: &Command) -> u64 {
         | Command::Fsck { id }
         | Command::Estimate { id }
         | Command::HashSpeed { id, .. }
+        | Command::ReadSpeed { id, .. }
         | Command::ReadPaste { id, .. }
         | Command::Files { id, .. } => *id,
     }
@@ -141,6 +142,7 @@ async fn run(store: Store, command: Command) {
             Err(message) => failed(id, "store", None, message),
         },
         Command::HashSpeed { id, bytes } => hash_speed(id, bytes),
+        Command::ReadSpeed { id, url } => read_speed(id, &url).await,
         Command::ReadPaste { id, text, reference } => read_paste(id, &text, &reference),
         Command::Files { id, command } => return files::run(&store, id, command).await,
     };
@@ -302,3 +304,20 @@ fn hash_speed(id: u64, bytes: u64) -> Reply {
     Reply::HashSpeed { id, bytes, millis: js_sys::Date::now() - start }
 }
 
+
+async fn read_speed(id: u64, url: &str) -> Reply {
+    let start = js_sys::Date::now();
+    let mut response = match FetchTransport::direct().send(Request::get(url.to_string())).await {
+        Ok(r) => r,
+        Err(e) => return failed(id, "network", None, e.to_string()),
+    };
+    let mut bytes = 0u64;
+    loop {
+        match response.body.chunk().await {
+            Ok(Some(chunk)) => bytes += chunk.len() as u64,
+            Ok(None) => break,
+            Err(e) => return failed(id, "network", None, e.to_string()),
+        }
+    }
+    Reply::ReadSpeed { id, bytes, millis: js_sys::Date::now() - start }
+}

@@ -82,6 +82,9 @@ pub enum Command {
     Estimate { id: u64 },
     /// Hashes `bytes` of generated data with the core's hasher: the ceiling a pull can reach.
     HashSpeed { id: u64, bytes: u64 },
+    /// Reads `url` to its end through the pull's fetch path, keeping nothing: the ceiling the
+    /// browser's network stack sets.
+    ReadSpeed { id: u64, url: String },
     /// Reads a pasted `config.json` or Secret for `reference`; needs no store.
     ReadPaste { id: u64, text: String, reference: String },
     /// The Files view: listings of layers and of the merged image, file contents.
@@ -115,6 +118,7 @@ pub enum Reply {
     Fsck { id: u64, checked: usize, bytes: u64, corrupt: Vec<CorruptBlob>, missing: Vec<String>, unreferenced: Vec<String> },
     Estimate { id: u64, usage: u64, quota: u64, persisted: bool },
     HashSpeed { id: u64, bytes: u64, millis: f64 },
+    ReadSpeed { id: u64, bytes: u64, millis: f64 },
     Failed { id: u64, kind: String, code: Option<String>, message: String },
     Paste { id: u64, reading: PasteReading },
 }
@@ -211,6 +215,7 @@ impl Reply {
             },
             "estimate" => Reply::Estimate { id, usage: number(&v, "usage")?, quota: number(&v, "quota")?, persisted: v.get("persisted")?.as_bool()? },
             "hash_speed" => Reply::HashSpeed { id, bytes: number(&v, "bytes")?, millis: v.get("millis")?.as_f64()? },
+            "read_speed" => Reply::ReadSpeed { id, bytes: number(&v, "bytes")?, millis: v.get("millis")?.as_f64()? },
             "failed" => Reply::Failed { id, kind: text(&v, "kind")?, code: text(&v, "code"), message: text(&v, "message")? },
             "paste" => Reply::Paste { id, reading: paste_reading(v.get("reading")?)? },
             _ => return None,
@@ -252,6 +257,7 @@ mod tests {
             Reply::Fsck { id: 8, checked: 4, bytes: 99, corrupt: vec![CorruptBlob { digest: "sha256:a".into(), actual: "sha256:b".into() }], missing: vec!["sha256:c".into()], unreferenced: vec![] },
             Reply::Estimate { id: 9, usage: 1, quota: 2, persisted: false },
             Reply::HashSpeed { id: 10, bytes: 1 << 20, millis: 4.5 },
+            Reply::ReadSpeed { id: 10, bytes: 1 << 20, millis: 3.5 },
             Reply::Failed { id: 11, kind: "quota".into(), code: None, message: "full".into() },
             Reply::Failed { id: 12, kind: "registry".into(), code: Some("DENIED".into()), message: "no".into() },
             Reply::Paste { id: 13, reading: PasteReading { report: Err("not JSON".into()), candidates: Err("not JSON".into()) } },

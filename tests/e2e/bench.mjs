@@ -1,8 +1,9 @@
 // The pull benchmark (prints figures; not a test): on the test bed, pull bench/large:1.0 in
 // headless Chromium into OPFS, `skopeo copy` the same image from the same registry front to a
-// dir:, and hash the same number of bytes with the core's hasher in the store worker. Prints
-// MiB/s of each, the ratio, and the tab's memory growth during the pull (JS heap and
-// ArrayBuffer/wasm backing stores of the page and of the store worker, via the DevTools protocol).
+// dir:, hash the same number of bytes with the core's hasher in the store worker, and read the
+// largest layer through the pull's fetch path without keeping it. Prints MiB/s of each, the
+// ratio, and the tab's memory growth during the pull (JS heap and ArrayBuffer/wasm backing
+// stores of the page and of the store worker, via the DevTools protocol).
 //
 //   IMAGESCOPE_DIST=… IMAGESCOPE_TESTBED_DIR=… node tests/e2e/bench.mjs [--smoke]
 //
@@ -40,17 +41,18 @@ function skopeoCopy() {
   }
 }
 
-/** Hashes `n` bytes in a fresh store worker and returns its MiB/s. */
-async function hashSpeed(page, n) {
-  const reply = await page.evaluate((n) => new Promise((resolve, reject) => {
+/** Runs one measuring command in a fresh store worker and returns its MiB/s. */
+async function workerSpeed(page, command) {
+  const reply = await page.evaluate((command) => new Promise((resolve, reject) => {
     const worker = new Worker('worker/boot.js');
     worker.onerror = (e) => reject(new Error(e.message));
     worker.onmessage = (e) => {
       const reply = JSON.parse(e.data);
-      if (reply.reply === 'ready') worker.postMessage(JSON.stringify({ cmd: 'hash_speed', id: 1, bytes: n }));
-      if (reply.reply === 'hash_speed') { worker.terminate(); resolve(reply); }
+      if (reply.reply === 'ready') worker.postMessage(JSON.stringify({ ...command, id: 1 }));
+      if (reply.id === 1) { worker.terminate(); resolve(reply); }
     };
-  }), n);
+  }), command);
+  if (reply.reply === 'failed') throw new Error(`${command.cmd}: ${reply.message}`);
   return (reply.bytes / MiB) / (reply.millis / 1000);
 }
 
@@ -74,7 +76,9 @@ try {
   const done = await page.$eval('[data-testid="pull-progress"]', (e) => ({ ...e.dataset }));
   if (done.state !== 'done') throw new Error(`the pull ended ${done.state}: ${await page.textContent('[data-testid="pull-progress"]')}`);
   const pullMs = Number(done.millis);
-  const hashed = await hashSpeed(page, Math.max(bytes, 16 * MiB));
+  const hashed = await workerSpeed(page, { cmd: 'hash_speed', bytes: Math.max(bytes, 16 * MiB) });
+  const largest = fixture.layers.reduce((a, b) => (a.size >= b.size ? a : b));
+  const read = await workerSpeed(page, { cmd: 'read_speed', url: `http://${host}/v2/${fixture.repository}/blobs/${largest.digest}` });
 
   const mibs = (ms) => (bytes / MiB) / (ms / 1000);
   const rate = (r) => r.toFixed(r < 1 ? 3 : 1);
@@ -85,6 +89,7 @@ try {
   console.log(`skopeo copy      ${rate(skopeoRate)} MiB/s (${skopeoMs.toFixed(0)} ms, to dir:)`);
   console.log(`ratio            ${(browserRate / skopeoRate).toFixed(2)} x skopeo`);
   console.log(`sha256 in worker ${hashed.toFixed(1)} MiB/s (core hasher, 64 KiB chunks); pull at ${(100 * browserRate / hashed).toFixed(1)} % of it`);
+  console.log(`fetch read       ${read.toFixed(1)} MiB/s (the largest layer read to its end and dropped, same fetch path); read then hash one after the other: ${(1 / (1 / read + 1 / hashed)).toFixed(1)} MiB/s`);
   const part = (side, kind) => (memory.part(side, kind) / MiB).toFixed(1);
   console.log(`memory growth    page ${(memory.growth('page') / MiB).toFixed(1)} MiB, worker ${(memory.growth('worker') / MiB).toFixed(1)} MiB (peak over baseline of JS heap + ArrayBuffer/wasm backing stores)`);
   console.log(`                 worker JS heap ${part('worker', 'js')} MiB, backing stores ${part('worker', 'backing')} MiB; page JS heap ${part('page', 'js')} MiB, backing stores ${part('page', 'backing')} MiB`);

@@ -112,7 +112,7 @@ pub async fn request_persist() -> bool {
     }
 }
 
-fn js_name(e: &JsValue) -> String {
+pub fn js_name(e: &JsValue) -> String {
     Reflect::get(e, &"name".into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
 }
 

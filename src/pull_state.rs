@@ -72,8 +72,17 @@ pub struct Export {
     pub selector: String,
     pub name: Option<String>,
     pub bytes: u64,
-    pub url: Option<String>,
+    pub saved: Option<Saved>,
     pub problem: Option<String>,
+}
+
+/// Where a finished export went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    /// Offered as a download through this object URL.
+    Download(String),
+    /// Written into the file the person picked, named so.
+    File(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +136,7 @@ pub enum StoreAction {
     PullStarted { id: u64, reference: String, now_ms: f64 },
     ExportStarted { id: u64, selector: String },
     FsckStarted,
-    ExportSaved { id: u64, url: Option<String>, message: Option<String> },
+    ExportSaved { id: u64, saved: Result<Saved, String> },
     Reply(Reply),
     WorkerFailed(String),
 }
@@ -153,16 +162,18 @@ impl PullState {
                 self.pull = Some(ActivePull { id, reference, phase: Phase::Running, layers: vec![], done: 0, total: 0, started_ms: now_ms, finished_ms: None, problem: None });
             }
             StoreAction::ExportStarted { id, selector } => {
-                self.export = Some(Export { id, selector, name: None, bytes: 0, url: None, problem: None });
+                self.export = Some(Export { id, selector, name: None, bytes: 0, saved: None, problem: None });
             }
             StoreAction::FsckStarted => {
                 self.fsck_running = true;
                 self.fsck = None;
             }
-            StoreAction::ExportSaved { id, url, message } => {
+            StoreAction::ExportSaved { id, saved } => {
                 if let Some(export) = self.export.as_mut().filter(|e| e.id == id) {
-                    export.url = url;
-                    export.problem = message;
+                    match saved {
+                        Ok(saved) => export.saved = Some(saved),
+                        Err(message) => export.problem = Some(message),
+                    }
                 }
             }
             StoreAction::WorkerFailed(message) => {

@@ -4,7 +4,7 @@
 
 use crate::files_state::FilesAction;
 use crate::opfs;
-use crate::pull_state::StoreAction;
+use crate::pull_state::{Saved, StoreAction};
 use crate::state::{Action, State};
 use crate::worker::files_protocol::{FilesReply, FILES_REPLY_PREFIX};
 use crate::worker::protocol::{Command, PasteReading, Reply};
@@ -41,6 +41,22 @@ extern "C" {
     fn retyped(this: &opfs::File, start: f64, end: f64, content_type: &str) -> opfs::File;
     #[wasm_bindgen(js_namespace = URL, js_name = revokeObjectURL)]
     fn revoke_object_url(url: &str);
+
+    /// The browser's save dialog where it has one (Chromium); elsewhere the call throws, which
+    /// `catch` turns into an `Err`.
+    #[wasm_bindgen(catch, js_name = showSaveFilePicker)]
+    fn show_save_file_picker(options: &JsValue) -> Result<js_sys::Promise, JsValue>;
+    /// A file the person picked on their own disk.
+    type PickedFile;
+    #[wasm_bindgen(method, getter)]
+    fn name(this: &PickedFile) -> String;
+    #[wasm_bindgen(method, js_name = createWritable)]
+    fn create_writable(this: &PickedFile) -> js_sys::Promise;
+    type ByteStream;
+    #[wasm_bindgen(method)]
+    fn stream(this: &opfs::File) -> ByteStream;
+    #[wasm_bindgen(method, js_name = pipeTo)]
+    fn pipe_to(this: &ByteStream, destination: &JsValue) -> js_sys::Promise;
 }
 
 type Handler = Closure<dyn Fn(JsValue)>;
@@ -66,6 +82,8 @@ thread_local! {
     /// The object URL of the last download (an export or a saved file).
     static DOWNLOAD_URL: RefCell<Option<String>> = const { RefCell::new(None) };
     static WAITING: RefCell<BTreeMap<u64, Waiter>> = const { RefCell::new(BTreeMap::new()) };
+    /// Exports under way whose archive goes into a file the person picked, by command id.
+    static SAVE_TARGETS: RefCell<BTreeMap<u64, PickedFile>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 fn wake(waiter: Waiter, reply: Option<Reply>) {
@@ -104,6 +122,9 @@ fn connect(dispatch: &UseReducerDispatcher<State>) -> Result<Connection, String>
 }
 
 fn received(dispatch: &UseReducerDispatcher<State>, reply: Reply) {
+    if let Reply::Failed { id, .. } = &reply {
+        SAVE_TARGETS.with(|t| t.borrow_mut().remove(id));
+    }
     if let Reply::Paste { id, .. } | Reply::Failed { id, .. } = &reply {
         if let Some(waiter) = WAITING.with(|w| w.borrow_mut().remove(id)) {
             wake(waiter, Some(reply));
@@ -149,12 +170,52 @@ async fn offer_download(file: &str, name: &str) -> Result<String, String> {
     Ok(url)
 }
 
+/// Streams `exports/<file>` into the picked file, disk to disk, then drops the OPFS copy. The
+/// browser writes to a temporary file and replaces the picked one only when the stream has
+/// ended, so a failure leaves nothing half-written there.
+async fn write_picked(target: &PickedFile, file: &str) -> Result<(), String> {
+    let exported = opfs::exported_file(file).await?;
+    let writable = JsFuture::from(target.create_writable()).await.map_err(|e| opfs::js_text(&e))?;
+    JsFuture::from(exported.stream().pipe_to(&writable)).await.map_err(|e| format!("writing {} failed: {}", target.name(), opfs::js_text(&e)))?;
+    opfs::remove_export(&opfs::root().await?, file).await
+}
+
 async fn save(dispatch: UseReducerDispatcher<State>, id: u64, file: String, name: String) {
-    let (url, message) = match offer_download(&file, &name).await {
-        Ok(url) => (Some(url), None),
-        Err(message) => (None, Some(message)),
+    let saved = match SAVE_TARGETS.with(|t| t.borrow_mut().remove(&id)) {
+        Some(target) => write_picked(&target, &file).await.map(|()| Saved::File(target.name())),
+        None => offer_download(&file, &name).await.map(Saved::Download),
     };
-    dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, url, message }));
+    dispatch.dispatch(Action::Store(StoreAction::ExportSaved { id, saved }));
+}
+
+/// Exports the stored image `selector`: into a file the person picks where the browser has a
+/// save dialog, else as a download. Runs inside the click, since the dialog needs one.
+pub fn export(dispatch: &UseReducerDispatcher<State>, selector: String, suggested_name: &str) {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"suggestedName".into(), &suggested_name.into());
+    let picking = match show_save_file_picker(&options) {
+        Ok(picking) => picking,
+        Err(_) => return start_export(dispatch, selector, None),
+    };
+    let dispatch = dispatch.clone();
+    spawn_local(async move {
+        match JsFuture::from(picking).await {
+            Ok(target) => start_export(&dispatch, selector, Some(target.unchecked_into())),
+            // The person closed the dialog: there is nothing to save.
+            Err(e) if opfs::js_name(&e) == "AbortError" => {}
+            // The dialog is refused here (a sandboxed frame, a policy): a download still works.
+            Err(_) => start_export(&dispatch, selector, None),
+        }
+    });
+}
+
+fn start_export(dispatch: &UseReducerDispatcher<State>, selector: String, target: Option<PickedFile>) {
+    let id = send(dispatch, |id| Command::Export { id, selector: selector.clone() });
+    // The reply comes as a later event, so registering after posting misses nothing.
+    if let Some(target) = target {
+        SAVE_TARGETS.with(|t| t.borrow_mut().insert(id, target));
+    }
+    dispatch.dispatch(Action::Store(StoreAction::ExportStarted { id, selector }));
 }
 
 /// A saved file is offered as a download as soon as the worker has written it.

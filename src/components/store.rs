@@ -2,10 +2,11 @@
 //! and the self-check. Opening it starts the store worker.
 
 use super::use_app_state;
-use crate::pull_state::{PullState, StoreAction};
+use crate::pull_state::{PullState, Saved, StoreAction};
 use crate::state::Action;
 use crate::worker::protocol::Command;
 use crate::worker_client;
+use imagescope_core::export::archive_name;
 use imagescope_core::status::{human_size, Image};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -54,42 +55,36 @@ fn export_view(pulls: &PullState) -> Html {
     let Some(export) = &pulls.export else {
         return html! {};
     };
-    let state = match (&export.problem, &export.url) {
-        (Some(_), _) => "failed",
-        (None, Some(_)) => "ready",
-        (None, None) => "running",
+    let (state, body) = match (&export.problem, &export.saved, &export.name) {
+        (Some(problem), _, _) => ("failed", html! { <span class="error">{ problem.clone() }</span> }),
+        (None, Some(Saved::Download(url)), Some(name)) => (
+            "ready",
+            html! { <a data-testid="export-link" href={url.clone()} download={name.clone()}>{ format!("{name} ({})", human_size(export.bytes)) }</a> },
+        ),
+        (None, Some(Saved::File(chosen)), _) => ("saved", html! { { format!("Saved to {chosen} ({}).", human_size(export.bytes)) } }),
+        _ => ("running", html! { { format!("Exporting {}…", export.selector) } }),
     };
-    html! {
-        <p data-testid="export-status" data-state={state}>
-            if let Some(problem) = &export.problem {
-                <span class="error">{ problem.clone() }</span>
-            } else if let (Some(url), Some(name)) = (&export.url, &export.name) {
-                <a data-testid="export-link" href={url.clone()} download={name.clone()}>{ format!("{name} ({})", human_size(export.bytes)) }</a>
-            } else {
-                { format!("Exporting {}…", export.selector) }
-            }
-        </p>
-    }
+    html! { <p data-testid="export-status" data-state={state}>{ body }</p> }
 }
 
 #[component]
 fn ImageRow(props: &RowProps) -> Html {
     let state = use_app_state();
     let image = &props.image;
-    let command = |make: fn(u64, String) -> Command, export: bool| {
+    let command = |make: fn(u64, String) -> Command| {
         let dispatch = state.dispatcher();
         let id = image.id.clone();
         Callback::from(move |_: MouseEvent| {
-            let selector = id.clone();
-            let sent = worker_client::send(&dispatch, |n| make(n, selector));
-            if export {
-                dispatch.dispatch(Action::Store(StoreAction::ExportStarted { id: sent, selector: id.clone() }));
-            }
+            worker_client::send(&dispatch, |n| make(n, id.clone()));
         })
     };
-    let on_status = command(|id, selector| Command::Status { id, selector }, false);
-    let on_remove = command(|id, selector| Command::Remove { id, selector }, false);
-    let on_export = command(|id, selector| Command::Export { id, selector }, true);
+    let on_status = command(|id, selector| Command::Status { id, selector });
+    let on_remove = command(|id, selector| Command::Remove { id, selector });
+    let on_export = {
+        let dispatch = state.dispatcher();
+        let (id, name) = (image.id.clone(), archive_name(&image.repo_tags, &image.id));
+        Callback::from(move |_: MouseEvent| worker_client::export(&dispatch, id.clone(), &name))
+    };
     html! {
         <tr data-testid="stored-image-row" data-id={image.id.clone()} data-bytes={image.size.to_string()}>
             <td><code title={image.id.clone()}>{ image.short_id().to_string() }</code></td>

@@ -13,7 +13,7 @@ use crate::opfs::{self, OpfsStore, SyncHandleSink};
 use imagescope_core::client::Client;
 use imagescope_core::digest::{Algorithm, Digest, Hasher};
 use imagescope_core::error::Error;
-use imagescope_core::export::export_image;
+use imagescope_core::export::{archive_name, export_image};
 use imagescope_core::platform::Platform;
 use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
 use imagescope_core::reference::Reference;
@@ -246,15 +246,6 @@ async fn pull_image(store: &Store, request: &PullRequest, throttle: &Throttle, t
     pull::pull(&client, store, &inspection, &options, &|e| throttle.event(e), token).await
 }
 
-/// `hello:1.0` → `hello_1.0.tar`; an untagged image is named by its short id.
-fn download_name(tags: &[String], id: &str) -> String {
-    let base = match tags.first() {
-        Some(tag) => tag.rsplit('/').next().unwrap_or(tag).replace(':', "_"),
-        None => id.trim_start_matches("sha256:").chars().take(12).collect(),
-    };
-    format!("{base}.tar")
-}
-
 async fn run_export(store: &Store, id: u64, selector: &str) -> Reply {
     let file = format!("{id}.tar");
     let mut sink = match SyncHandleSink::create(store.blobs().root(), &file).await {
@@ -264,7 +255,7 @@ async fn run_export(store: &Store, id: u64, selector: &str) -> Reply {
     let result = export_image(store, selector, &mut sink).await;
     let closed = sink.finish().await;
     match (result, closed) {
-        (Ok(summary), Ok(())) => Reply::Exported { id, download_name: download_name(&summary.repo_tags, selector), file, bytes: summary.bytes, blobs: summary.blobs },
+        (Ok(summary), Ok(())) => Reply::Exported { id, download_name: archive_name(&summary.repo_tags, selector), file, bytes: summary.bytes, blobs: summary.blobs },
         (Err(e), _) => {
             sink_cleanup(store, &file).await;
             let kind = if matches!(e, imagescope_core::export::ExportError::Store(StoreError::Quota { .. })) { "quota" } else { "export" };

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect, inspectUrl, launch, openLink, openPage, screenshot, startTestbed, texts } from './harness.mjs';
@@ -289,10 +289,9 @@ describe('pulling into the browser', () => {
     const { context, page } = await openPage(browser);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'imagescope-export-'));
     try {
-      const host = state.registries.anon.cors;
-      const hello = state.fixtures['public/hello:1.0'];
-      assert.equal((await pullImage(page, `${host}/public/hello:1.0`)).state, 'done');
-      await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${hello.config_digest}"]`);
+      const hello = await pullHello(page);
+      // The download path, as in a browser without a save dialog.
+      await page.evaluate(() => { window.showSaveFilePicker = undefined; });
       const [download] = await Promise.all([
         page.waitForEvent('download'),
         page.click(`[data-testid="stored-image-row"][data-id="${hello.config_digest}"] [data-testid="export-button"]`),
@@ -301,30 +300,87 @@ describe('pulling into the browser', () => {
       const file = path.join(dir, 'hello.tar');
       await download.saveAs(file);
       await page.waitForSelector('[data-testid="export-status"][data-state="ready"]');
+      checkArchive(file, hello, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await context.close();
+    }
+  });
 
-      const docker = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${file}`], { encoding: 'utf8' }));
-      // docker-archive names layers by their uncompressed digests (the config's diff_ids).
-      assert.deepEqual(docker.Layers, hello.layers.map((l) => l.diff_id));
-      const dockerConfig = execFileSync('skopeo', ['inspect', '--raw', '--config', `docker-archive:${file}`]);
-      assert.equal(`sha256:${createHash('sha256').update(dockerConfig).digest('hex')}`, hello.config_digest);
-      const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${file}`]);
-      assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, hello.manifest_digest);
+  test('export: with a save dialog the tar goes into the picked file, and closing the dialog saves nothing', async () => {
+    const { context, page } = await openPage(browser);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'imagescope-picked-'));
+    try {
+      const hello = await pullHello(page);
+      const exportButton = `[data-testid="stored-image-row"][data-id="${hello.config_digest}"] [data-testid="export-button"]`;
+      // The dialog itself cannot be driven headless; these stand in for the person's choice and
+      // hand back a real file handle (in OPFS, outside the store's directory).
+      await page.evaluate(() => {
+        window.showSaveFilePicker = async () => { throw new DOMException('The user aborted a request.', 'AbortError'); };
+      });
+      await page.click(exportButton);
+      await page.waitForTimeout(500);
+      assert.equal(await page.$('[data-testid="export-status"]'), null, 'a closed dialog starts no export');
+      assert.deepEqual(await opfsNames(page, 'exports'), []);
 
-      const layout = path.join(dir, 'oci');
-      execFileSync('skopeo', ['copy', '--quiet', '--preserve-digests', `oci-archive:${file}`, `oci:${layout}`]);
-      const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
-      const manifestDigest = index.manifests[0].digest;
-      assert.equal(manifestDigest, hello.manifest_digest);
-      const manifest = JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', hex(manifestDigest)), 'utf8'));
-      assert.equal(manifest.config.digest, hello.config_digest);
-      assert.deepEqual(manifest.layers.map((l) => [l.digest, l.size]), hello.layers.map((l) => [l.digest, l.size]));
-      for (const d of [manifestDigest, hello.config_digest, ...hello.layers.map((l) => l.digest)]) {
-        const bytes = readFileSync(path.join(layout, 'blobs/sha256', hex(d)));
-        assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, d);
-      }
+      await page.evaluate(() => {
+        window.showSaveFilePicker = async (options) => {
+          window.suggestedName = options.suggestedName;
+          const top = await navigator.storage.getDirectory();
+          return top.getFileHandle('picked.tar', { create: true });
+        };
+      });
+      await page.click(exportButton);
+      await page.waitForSelector('[data-testid="export-status"][data-state="saved"]');
+      assert.equal(await page.evaluate(() => window.suggestedName), 'hello_1.0.tar');
+      assert.match(await page.textContent('[data-testid="export-status"]'), /Saved to picked\.tar/);
+      assert.deepEqual(await opfsNames(page, 'exports'), [], 'the store keeps no copy of a saved export');
+      const base64 = await page.evaluate(async () => {
+        const top = await navigator.storage.getDirectory();
+        const bytes = new Uint8Array(await (await (await top.getFileHandle('picked.tar')).getFile()).arrayBuffer());
+        let text = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        return btoa(text);
+      });
+      const file = path.join(dir, 'picked.tar');
+      writeFileSync(file, Buffer.from(base64, 'base64'));
+      checkArchive(file, hello, dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await context.close();
     }
   });
 });
+
+/** Pulls the hello fixture and waits for its row in the store. */
+async function pullHello(page) {
+  const hello = state.fixtures['public/hello:1.0'];
+  assert.equal((await pullImage(page, `${state.registries.anon.cors}/public/hello:1.0`)).state, 'done');
+  await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${hello.config_digest}"]`);
+  return hello;
+}
+
+/** Checks an exported tar with skopeo as docker-archive and oci-archive against the fixture. */
+function checkArchive(file, image, dir) {
+  const docker = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${file}`], { encoding: 'utf8' }));
+  // docker-archive names layers by their uncompressed digests (the config's diff_ids).
+  assert.deepEqual(docker.Layers, image.layers.map((l) => l.diff_id));
+  const dockerConfig = execFileSync('skopeo', ['inspect', '--raw', '--config', `docker-archive:${file}`]);
+  assert.equal(`sha256:${createHash('sha256').update(dockerConfig).digest('hex')}`, image.config_digest);
+  const raw = execFileSync('skopeo', ['inspect', '--raw', `oci-archive:${file}`]);
+  assert.equal(`sha256:${createHash('sha256').update(raw).digest('hex')}`, image.manifest_digest);
+
+  const layout = path.join(dir, 'oci');
+  rmSync(layout, { recursive: true, force: true });
+  execFileSync('skopeo', ['copy', '--quiet', '--preserve-digests', `oci-archive:${file}`, `oci:${layout}`]);
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8'));
+  const manifestDigest = index.manifests[0].digest;
+  assert.equal(manifestDigest, image.manifest_digest);
+  const manifest = JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', hex(manifestDigest)), 'utf8'));
+  assert.equal(manifest.config.digest, image.config_digest);
+  assert.deepEqual(manifest.layers.map((l) => [l.digest, l.size]), image.layers.map((l) => [l.digest, l.size]));
+  for (const d of [manifestDigest, image.config_digest, ...image.layers.map((l) => l.digest)]) {
+    const bytes = readFileSync(path.join(layout, 'blobs/sha256', hex(d)));
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, d);
+  }
+}

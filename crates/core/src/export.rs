@@ -63,6 +63,16 @@ pub struct ExportSummary {
     pub repo_tags: Vec<String>,
 }
 
+/// The file name an export is saved under: `registry/team/hello:1.0` → `hello_1.0.tar`; an
+/// untagged image is named by its short id.
+pub fn archive_name(repo_tags: &[String], id: &str) -> String {
+    let base = match repo_tags.first() {
+        Some(tag) => tag.rsplit('/').next().unwrap_or(tag).replace(':', "_"),
+        None => id.trim_start_matches("sha256:").chars().take(12).collect(),
+    };
+    format!("{base}.tar")
+}
+
 fn blob_path(d: &Digest) -> String {
     format!("blobs/{}/{}", d.algorithm(), d.hex())
 }

@@ -239,3 +239,18 @@ fn a_damaged_or_missing_blob_stops_the_export() {
     assert!(matches!(run(write_archive(&memory, &plan, &mut Vec::new())), Err(ExportError::Store(StoreError::Missing(_)))));
     assert!(matches!(run(export_image(&f.store, "app:nope", &mut Vec::new())), Err(ExportError::NotFound(_))));
 }
+
+#[test]
+fn archive_names_come_from_the_first_tag_or_the_short_id() {
+    let id = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let cases: &[(&[&str], &str)] = &[
+        (&["docker.io/library/hello:1.0"], "hello_1.0.tar"),
+        (&["127.0.0.1:5000/team/app:v2", "127.0.0.1:5000/team/app:latest"], "app_v2.tar"),
+        (&["localhost:5000/app:1"], "app_1.tar"),
+        (&[], "0123456789ab.tar"),
+    ];
+    for (tags, want) in cases {
+        let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        assert_eq!(archive_name(&tags, id), *want, "{tags:?}");
+    }
+}

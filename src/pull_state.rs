@@ -2,7 +2,7 @@
 //! `State` holds one [`PullState`]; its actions arrive wrapped in `Action::Store`.
 
 use crate::state::LogEntry;
-use crate::worker::protocol::{CorruptBlob, Reply};
+use crate::worker::protocol::{CorruptBlob, PlannedTag, Reply};
 use imagescope_core::status::Image;
 use serde_json::Value;
 
@@ -55,6 +55,21 @@ pub struct ActivePull {
     pub started_ms: f64,
     pub finished_ms: Option<f64>,
     pub problem: Option<Problem>,
+    /// Images this pull stores (several for all tags) and how many are stored so far.
+    pub images: usize,
+    pub stored: usize,
+}
+
+/// What pulling every tag of a repository would take, shown for the person to confirm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagPlan {
+    pub id: u64,
+    pub repository: String,
+    /// `None` while the tags are still being read.
+    pub tags: Option<Vec<PlannedTag>>,
+    pub skipped: Vec<(String, String)>,
+    pub total: u64,
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +118,7 @@ pub struct PullState {
     pub fsck: Option<FsckSummary>,
     pub fsck_running: bool,
     pub export: Option<Export>,
+    pub tag_plan: Option<TagPlan>,
     pub problem: Option<Problem>,
 }
 
@@ -122,6 +138,7 @@ impl Default for PullState {
             fsck: None,
             fsck_running: false,
             export: None,
+            tag_plan: None,
             problem: None,
         }
     }
@@ -133,7 +150,10 @@ pub enum StoreAction {
     SetVerifyDiffIds(bool),
     SetFilter(String),
     SetOpen(bool),
-    PullStarted { id: u64, reference: String, now_ms: f64 },
+    /// A pull of `images` images (one, or every planned tag) has been sent.
+    PullStarted { id: u64, reference: String, now_ms: f64, images: usize },
+    PlanStarted { id: u64, repository: String },
+    DismissPlan,
     ExportStarted { id: u64, selector: String },
     FsckStarted,
     ExportSaved { id: u64, saved: Result<Saved, String> },
@@ -158,9 +178,26 @@ impl PullState {
             StoreAction::SetVerifyDiffIds(on) => self.verify_diff_ids = on,
             StoreAction::SetFilter(filter) => self.filter = filter,
             StoreAction::SetOpen(open) => self.open = open,
-            StoreAction::PullStarted { id, reference, now_ms } => {
-                self.pull = Some(ActivePull { id, reference, phase: Phase::Running, layers: vec![], done: 0, total: 0, started_ms: now_ms, finished_ms: None, problem: None });
+            StoreAction::PullStarted { id, reference, now_ms, images } => {
+                self.tag_plan = None;
+                self.pull = Some(ActivePull {
+                    id,
+                    reference,
+                    phase: Phase::Running,
+                    layers: vec![],
+                    done: 0,
+                    total: 0,
+                    started_ms: now_ms,
+                    finished_ms: None,
+                    problem: None,
+                    images,
+                    stored: 0,
+                });
             }
+            StoreAction::PlanStarted { id, repository } => {
+                self.tag_plan = Some(TagPlan { id, repository, tags: None, skipped: vec![], total: 0, problem: None });
+            }
+            StoreAction::DismissPlan => self.tag_plan = None,
             StoreAction::ExportStarted { id, selector } => {
                 self.export = Some(Export { id, selector, name: None, bytes: 0, saved: None, problem: None });
             }
@@ -200,12 +237,15 @@ impl PullState {
                     pull.event(&event, now_ms);
                 }
             }
-            Reply::Pulled { id, image, downloaded_blobs, existing_blobs, .. } => {
+            Reply::Pulled { id, image, downloaded_blobs, existing_blobs, remaining, .. } => {
                 log.push(LogEntry::Line(format!("Stored {} ({downloaded_blobs} layers downloaded, {existing_blobs} already stored)", image.repo_tags.first().unwrap_or(&image.id))));
                 if let Some(pull) = self.pull_mut(id) {
-                    pull.phase = Phase::Done;
-                    pull.finished_ms = Some(now_ms);
+                    pull.stored += 1;
                     pull.done = pull.total;
+                    if remaining == 0 {
+                        pull.phase = Phase::Done;
+                        pull.finished_ms = Some(now_ms);
+                    }
                 }
                 self.open = true;
                 self.generation += 1;
@@ -242,8 +282,17 @@ impl PullState {
             Reply::Estimate { usage, quota, persisted, .. } => self.estimate = Some((usage, quota, persisted)),
             // Benchmark figures and pasted-file readings go to whoever asked, not to the panels.
             Reply::HashSpeed { .. } | Reply::ReadSpeed { .. } | Reply::Paste { .. } => {}
+            Reply::TagPlan { id, repository, tags, skipped, total } => {
+                if let Some(plan) = self.tag_plan.as_mut().filter(|p| p.id == id) {
+                    *plan = TagPlan { id, repository, tags: Some(tags), skipped, total, problem: None };
+                }
+            }
             Reply::Failed { id, kind, code, message } => {
                 log.push(LogEntry::Line(format!("Error: {message}")));
+                if let Some(plan) = self.tag_plan.as_mut().filter(|p| p.id == id) {
+                    plan.problem = Some(message);
+                    return;
+                }
                 let problem = Problem { kind: kind.clone(), code, message: message.clone() };
                 if let Some(pull) = self.pull_mut(id) {
                     pull.phase = if kind == "cancelled" { Phase::Cancelled } else { Phase::Failed };
@@ -302,5 +351,54 @@ impl ActivePull {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(tag: &str) -> Image {
+        Image { id: format!("sha256:{tag}"), repo_tags: vec![format!("r/x:{tag}")], repo_digests: vec![], size: 10, uid: None, username: String::new(), pinned: false }
+    }
+
+    fn pulled(id: u64, tag: &str, remaining: usize) -> StoreAction {
+        StoreAction::Reply(Reply::Pulled { id, image: image(tag), updated: true, downloaded_blobs: 1, downloaded_bytes: 10, existing_blobs: 0, remaining })
+    }
+
+    #[test]
+    fn an_all_tags_pull_runs_until_the_last_image_is_stored() {
+        let (mut state, mut log) = (PullState::default(), vec![]);
+        state.apply(StoreAction::PlanStarted { id: 1, repository: "r/x".into() }, &mut log, 0.0);
+        let plan = state.tag_plan.clone().unwrap();
+        assert_eq!((plan.tags, plan.problem), (None, None));
+        let tags = vec![PlannedTag { tag: "1".into(), size: 10 }, PlannedTag { tag: "2".into(), size: 10 }];
+        let reply = Reply::TagPlan { id: 1, repository: "r/x".into(), tags: tags.clone(), skipped: vec![("sha256-0".into(), "a referrers fallback tag".into())], total: 20 };
+        // A reply to an older plan leaves the shown one alone.
+        state.apply(StoreAction::Reply(Reply::TagPlan { id: 0, repository: "r/old".into(), tags: vec![], skipped: vec![], total: 0 }), &mut log, 0.0);
+        assert_eq!(state.tag_plan.as_ref().unwrap().tags, None);
+        state.apply(StoreAction::Reply(reply), &mut log, 0.0);
+        assert_eq!(state.tag_plan.as_ref().unwrap().tags, Some(tags));
+
+        state.apply(StoreAction::PullStarted { id: 2, reference: "r/x (all 2 tags)".into(), now_ms: 0.0, images: 2 }, &mut log, 0.0);
+        assert_eq!(state.tag_plan, None, "the plan is done with once its pull starts");
+        state.apply(pulled(2, "1", 1), &mut log, 5.0);
+        let pull = state.pull.clone().unwrap();
+        assert_eq!((pull.phase, pull.stored, pull.finished_ms), (Phase::Running, 1, None));
+        state.apply(pulled(2, "2", 0), &mut log, 9.0);
+        let pull = state.pull.clone().unwrap();
+        assert_eq!((pull.phase, pull.stored, pull.finished_ms), (Phase::Done, 2, Some(9.0)));
+        assert_eq!(state.generation, 2, "each stored image refreshes the list");
+    }
+
+    #[test]
+    fn a_failed_plan_is_shown_on_the_plan_not_the_store() {
+        let (mut state, mut log) = (PullState::default(), vec![]);
+        state.apply(StoreAction::PlanStarted { id: 4, repository: "r/x".into() }, &mut log, 0.0);
+        state.apply(StoreAction::Reply(Reply::Failed { id: 4, kind: "registry".into(), code: Some("NAME_UNKNOWN".into()), message: "no such repository".into() }), &mut log, 0.0);
+        assert_eq!(state.tag_plan.as_ref().unwrap().problem.as_deref(), Some("no such repository"));
+        assert_eq!(state.problem, None);
+        state.apply(StoreAction::DismissPlan, &mut log, 0.0);
+        assert_eq!(state.tag_plan, None);
     }
 }

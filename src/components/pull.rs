@@ -4,7 +4,7 @@
 use super::use_app_state;
 use crate::fetch::page_origin;
 use crate::opfs;
-use crate::pull_state::{ActivePull, LayerProgress, Phase, StoreAction};
+use crate::pull_state::{ActivePull, LayerProgress, Phase, StoreAction, TagPlan};
 use crate::state::Action;
 use crate::worker::protocol::{Command, PullRequest, WireCredential};
 use crate::worker_client;
@@ -41,12 +41,15 @@ fn progress(pull: &ActivePull, cancel: Callback<MouseEvent>) -> Html {
     let now = pull.finished_ms.unwrap_or_else(js_sys::Date::now);
     let elapsed = now - pull.started_ms;
     html! {
-        <div data-testid="pull-progress" data-state={pull.phase.as_attr()} data-pull-id={pull.id.to_string()}
+        <div data-testid="pull-progress" data-state={pull.phase.as_attr()} data-pull-id={pull.id.to_string()} data-stored={pull.stored.to_string()}
             data-done-bytes={pull.done.to_string()} data-total-bytes={pull.total.to_string()} data-millis={(elapsed as u64).to_string()}>
             <p>
                 <code>{ pull.reference.clone() }</code>{ " " }
                 <progress max={pull.total.max(1).to_string()} value={pull.done.to_string()}></progress>
                 { format!(" {} of {} {}", human_size(pull.done), human_size(pull.total), rate(pull.done, elapsed)) }
+                if pull.images > 1 {
+                    { format!(" · {} of {} images stored", pull.stored, pull.images) }
+                }
                 if pull.phase == Phase::Running {
                     <button type="button" data-testid="pull-cancel" onclick={cancel}>{ "Cancel" }</button>
                 }
@@ -57,6 +60,37 @@ fn progress(pull: &ActivePull, cancel: Callback<MouseEvent>) -> Html {
                     { problem.message.clone() }
                 </p>
             }
+        </div>
+    }
+}
+
+/// What an all-tags pull would store, for the person to confirm before anything is downloaded.
+fn tag_plan(plan: &TagPlan, running: bool, confirm: Callback<MouseEvent>, dismiss: Callback<MouseEvent>) -> Html {
+    let state = match (&plan.problem, &plan.tags) {
+        (Some(_), _) => "failed",
+        (None, Some(_)) => "ready",
+        (None, None) => "planning",
+    };
+    html! {
+        <div class="tag-plan" data-testid="tag-plan" data-state={state} data-count={plan.tags.as_ref().map_or(0, Vec::len).to_string()}
+            data-total-bytes={plan.total.to_string()}>
+            if let Some(problem) = &plan.problem {
+                <p class="error" role="alert">{ format!("Could not list the tags of {}: {problem}", plan.repository) }</p>
+            } else if let Some(tags) = &plan.tags {
+                <p>
+                    { format!("{} tags of {}: {} ({} bytes) counting each tag's image in full; layers the tags share are downloaded and stored once. ", tags.len(), plan.repository, human_size(plan.total), plan.total) }
+                    if !tags.is_empty() {
+                        <button type="button" class="primary" data-testid="pull-tags-confirm" disabled={running} onclick={confirm}>{ format!("Pull {} tags", tags.len()) }</button>
+                    }
+                </p>
+                <ul class="plain small">
+                    { for tags.iter().map(|t| html! { <li data-testid="planned-tag" data-tag={t.tag.clone()}><code>{ t.tag.clone() }</code>{ format!(" {}", human_size(t.size)) }</li> }) }
+                    { for plan.skipped.iter().map(|(tag, why)| html! { <li class="muted" data-testid="skipped-tag" data-tag={tag.clone()}><code>{ tag.clone() }</code>{ format!(" skipped: {why}") }</li> }) }
+                </ul>
+            } else {
+                <p class="muted">{ format!("Reading the tags of {} and the size of each…", plan.repository) }</p>
+            }
+            <button type="button" data-testid="tag-plan-dismiss" onclick={dismiss}>{ "Dismiss" }</button>
         </div>
     }
 }
@@ -72,30 +106,55 @@ pub fn PullPanel() -> Html {
         return html! {};
     };
     let pulls = &state.pulls;
-    let on_pull = {
+    let repository = inspected.inspection.reference.name();
+    let request = {
         let state = state.clone();
-        Callback::from(move |_| {
-            let reference = inspected.inspection.reference.clone();
-            let typed = state.target.as_ref().map_or_else(|| reference.canonical(), |t| t.reference.clone());
-            let platform = state.target.as_ref().and_then(|t| t.platform.clone());
-            let request = PullRequest {
-                reference: typed.clone(),
-                platform,
-                credential: WireCredential::from(&inspected.credential),
-                proxy_origin: inspected.via_proxy.then(page_origin),
-                jobs: state.pulls.jobs,
-                all_platforms: state.pulls.all_platforms,
-                verify_diff_ids: state.pulls.verify_diff_ids,
-            };
-            let dispatch = state.dispatcher();
-            let large = image.size >= LARGE_PULL;
+        let credential = WireCredential::from(&inspected.credential);
+        let proxy_origin = inspected.via_proxy.then(page_origin);
+        move |reference: String, tags: Vec<String>| PullRequest {
+            reference,
+            platform: state.target.as_ref().and_then(|t| t.platform.clone()),
+            credential: credential.clone(),
+            proxy_origin: proxy_origin.clone(),
+            jobs: state.pulls.jobs,
+            all_platforms: state.pulls.all_platforms,
+            verify_diff_ids: state.pulls.verify_diff_ids,
+            tags,
+        }
+    };
+    let start = {
+        let dispatch = state.dispatcher();
+        move |request: PullRequest, label: String, images: usize, size: u64| {
+            let dispatch = dispatch.clone();
             spawn_local(async move {
-                if large {
+                if size >= LARGE_PULL {
                     opfs::request_persist().await;
                 }
                 let id = worker_client::send(&dispatch, |id| Command::Pull { id, request });
-                dispatch.dispatch(Action::Store(StoreAction::PullStarted { id, reference: typed, now_ms: js_sys::Date::now() }));
+                dispatch.dispatch(Action::Store(StoreAction::PullStarted { id, reference: label, now_ms: js_sys::Date::now(), images }));
             });
+        }
+    };
+    let on_pull = {
+        let (request, start) = (request.clone(), start.clone());
+        let typed = state.target.as_ref().map_or_else(|| inspected.inspection.reference.canonical(), |t| t.reference.clone());
+        Callback::from(move |_| start(request(typed.clone(), vec![]), typed.clone(), 1, image.size))
+    };
+    let on_plan = {
+        let (dispatch, request, repository) = (state.dispatcher(), request.clone(), repository.clone());
+        Callback::from(move |_| {
+            let request = request(repository.clone(), vec![]);
+            let id = worker_client::send(&dispatch, |id| Command::PlanTags { id, request });
+            dispatch.dispatch(Action::Store(StoreAction::PlanStarted { id, repository: repository.clone() }));
+        })
+    };
+    let on_pull_tags = {
+        let plan = pulls.tag_plan.clone();
+        Callback::from(move |_| {
+            if let Some(TagPlan { repository, tags: Some(tags), total, .. }) = &plan {
+                let label = format!("{repository} (all {} tags)", tags.len());
+                start(request(repository.clone(), tags.iter().map(|t| t.tag.clone()).collect()), label, tags.len(), *total);
+            }
         })
     };
     let on_cancel = {
@@ -108,6 +167,10 @@ pub fn PullPanel() -> Html {
         })
     };
     let dispatcher = state.dispatcher();
+    let dismiss = {
+        let d = dispatcher.clone();
+        Callback::from(move |_| d.dispatch(Action::Store(StoreAction::DismissPlan)))
+    };
     let on_jobs = {
         let d = dispatcher.clone();
         Callback::from(move |e: Event| {
@@ -136,7 +199,12 @@ pub fn PullPanel() -> Html {
                 <label><input type="checkbox" data-testid="pull-all-platforms" checked={pulls.all_platforms} onchange={on_all} />{ " all platforms" }</label>
                 <label><input type="checkbox" data-testid="pull-verify-diff-ids" checked={pulls.verify_diff_ids} onchange={on_verify} />{ " verify diff_ids" }</label>
                 <button type="button" class="primary" data-testid="pull-button" disabled={pulls.running()} onclick={on_pull}>{ "Pull" }</button>
+                <button type="button" data-testid="pull-all-tags" disabled={pulls.running()} onclick={on_plan}
+                    title={format!("docker pull --all-tags {repository}")}>{ "All tags…" }</button>
             </p>
+            if let Some(plan) = &pulls.tag_plan {
+                { tag_plan(plan, pulls.running(), on_pull_tags, dismiss) }
+            }
             if let Some(pull) = &pulls.pull {
                 { progress(pull, on_cancel) }
             }

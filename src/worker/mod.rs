@@ -19,7 +19,7 @@ use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullErr
 use imagescope_core::reference::Reference;
 use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
 use imagescope_core::transport::{Body, Clock, Request, Transport};
-use protocol::{Command, CorruptBlob, PullRequest, Reply};
+use protocol::{Command, CorruptBlob, PlannedTag, PullRequest, Reply};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -78,6 +78,7 @@ pub fn start() {
 fn command_id(command: &Command) -> u64 {
     match command {
         Command::Pull { id, .. }
+        | Command::PlanTags { id, .. }
         | Command::Cancel { id }
         | Command::List { id, .. }
         | Command::Status { id, .. }
@@ -104,6 +105,7 @@ fn store_failed(id: u64, e: &StoreError) -> Reply {
 async fn run(store: Store, command: Command) {
     let reply = match command {
         Command::Pull { id, request } => run_pull(&store, id, request).await,
+        Command::PlanTags { id, request } => plan_tags(id, &request).await,
         Command::Cancel { id } => {
             if let Some(token) = PULLS.with(|p| p.borrow().get(&id).cloned()) {
                 token.cancel();
@@ -211,39 +213,83 @@ async fn run_pull(store: &Store, id: u64, request: PullRequest) -> Reply {
     let token = CancelToken::new();
     PULLS.with(|p| p.borrow_mut().insert(id, token.clone()));
     let throttle = Throttle { id, last: RefCell::new(BTreeMap::new()), overall: Cell::new(None) };
-    let result = pull_image(store, &request, &throttle, &token).await;
+    let result = pull_images(store, id, &request, &throttle, &token).await;
     PULLS.with(|p| p.borrow_mut().remove(&id));
     throttle.flush();
     match result {
-        Ok(o) => Reply::Pulled {
+        Ok(last) => last,
+        Err(e) => failed(id, e.kind(), e.code(), e.to_string()),
+    }
+}
+
+/// The client, reference and platform a request names.
+fn resolve(request: &PullRequest) -> Result<(Client<FetchTransport, DateClock>, Reference, Platform), Error> {
+    let reference = Reference::parse(&request.reference)?;
+    let platform = request.platform.as_deref().map(Platform::parse).transpose()?.unwrap_or_else(Platform::default_linux_amd64);
+    let transport = match &request.proxy_origin {
+        Some(origin) => FetchTransport::via_proxy(origin),
+        None => FetchTransport::direct(),
+    };
+    let client = Client::new(transport, DateClock, &reference.endpoint(&[]), request.credential.clone().into())?;
+    Ok((client, reference, platform))
+}
+
+/// Pulls the reference, or each of the request's tags in turn as docker's `--all-tags` does,
+/// stopping at the first failure. Every image but the last is reported as it is stored; the
+/// last one's reply is returned.
+async fn pull_images(store: &Store, id: u64, request: &PullRequest, throttle: &Throttle, token: &CancelToken) -> Result<Reply, PullError> {
+    let (client, reference, platform) = resolve(request)?;
+    let references = match request.tags.as_slice() {
+        [] => vec![reference],
+        tags => tags.iter().map(|t| reference.with_tag(t)).collect::<Result<_, _>>().map_err(Error::Reference)?,
+    };
+    let mut options = PullOptions::new(DateClock.now());
+    options.jobs = request.jobs.max(1);
+    options.all_platforms = request.all_platforms;
+    options.verify_diff_ids = request.verify_diff_ids;
+    let mut replies = Vec::new();
+    for (n, reference) in references.iter().enumerate() {
+        if let Some(reply) = replies.pop() {
+            post(&reply);
+        }
+        let inspection = client.inspect(reference, &platform).await?;
+        let o = pull::pull(&client, store, &inspection, &options, &|e| throttle.event(e), token).await?;
+        replies.push(Reply::Pulled {
             id,
             image: o.image,
             updated: o.updated,
             downloaded_blobs: o.downloaded_blobs,
             downloaded_bytes: o.downloaded_bytes,
             existing_blobs: o.existing_blobs,
-        },
-        Err(e) => failed(id, e.kind(), e.code(), e.to_string()),
+            remaining: references.len() - n - 1,
+        });
     }
+    Ok(replies.pop().expect("at least one reference"))
 }
 
-async fn pull_image(store: &Store, request: &PullRequest, throttle: &Throttle, token: &CancelToken) -> Result<pull::PullOutcome, PullError> {
-    let reference = Reference::parse(&request.reference).map_err(Error::Reference)?;
-    let platform = match request.platform.as_deref().map(Platform::parse).transpose() {
-        Ok(p) => p.unwrap_or_else(Platform::default_linux_amd64),
-        Err(e) => return Err(Error::Platform(e).into()),
+async fn plan_tags(id: u64, request: &PullRequest) -> Reply {
+    let planned = async {
+        let (client, reference, platform) = resolve(request)?;
+        let plan = pull::plan_all_tags(&client, &reference, &platform).await?;
+        Ok::<_, Error>((reference, plan))
     };
-    let transport = match &request.proxy_origin {
-        Some(origin) => FetchTransport::via_proxy(origin),
-        None => FetchTransport::direct(),
-    };
-    let client = Client::new(transport, DateClock, &reference.endpoint(&[]), request.credential.clone().into())?;
-    let inspection = client.inspect(&reference, &platform).await?;
-    let mut options = PullOptions::new(DateClock.now());
-    options.jobs = request.jobs.max(1);
-    options.all_platforms = request.all_platforms;
-    options.verify_diff_ids = request.verify_diff_ids;
-    pull::pull(&client, store, &inspection, &options, &|e| throttle.event(e), token).await
+    match planned.await {
+        Ok((reference, plan)) => Reply::TagPlan {
+            id,
+            repository: reference.name(),
+            tags: plan
+                .images
+                .iter()
+                .filter_map(|i| Some(PlannedTag { tag: i.reference.tag()?.to_string(), size: i.image.as_ref()?.size }))
+                .collect(),
+            skipped: plan.skipped,
+            total: plan.total_size,
+        },
+        Err(e) => {
+            let e = PullError::from(e);
+            failed(id, e.kind(), e.code(), e.to_string())
+        }
+    }
 }
 
 async fn run_export(store: &Store, id: u64, selector: &str) -> Reply {

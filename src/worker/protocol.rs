@@ -51,6 +51,17 @@ pub struct PullRequest {
     pub jobs: usize,
     pub all_platforms: bool,
     pub verify_diff_ids: bool,
+    /// docker's `--all-tags`: these tags of `reference`'s repository, one after another,
+    /// instead of `reference` itself.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A tag `--all-tags` would pull, and the size of its image for the chosen platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedTag {
+    pub tag: String,
+    pub size: u64,
 }
 
 /// A credential a pasted file yields for one reference, and why it applies.
@@ -73,6 +84,8 @@ pub struct PasteReading {
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum Command {
     Pull { id: u64, request: PullRequest },
+    /// What pulling every tag of the request's repository would take, before anything is pulled.
+    PlanTags { id: u64, request: PullRequest },
     Cancel { id: u64 },
     List { id: u64, filter: Option<String> },
     Status { id: u64, selector: String },
@@ -108,7 +121,10 @@ pub enum Reply {
     /// A pull's event as the core serializes it, with the lines `docker pull` prints for it.
     /// Progress events are thinned to a few per second per blob.
     Event { id: u64, event: serde_json::Value, lines: Vec<String> },
-    Pulled { id: u64, image: Image, updated: bool, downloaded_blobs: usize, downloaded_bytes: u64, existing_blobs: usize },
+    /// One image is stored; `remaining` more follow when several tags are pulled.
+    Pulled { id: u64, image: Image, updated: bool, downloaded_blobs: usize, downloaded_bytes: u64, existing_blobs: usize, remaining: usize },
+    /// The tags of `repository` an all-tags pull would store, with the ones it leaves out and why.
+    TagPlan { id: u64, repository: String, tags: Vec<PlannedTag>, skipped: Vec<(String, String)>, total: u64 },
     Images { id: u64, images: Vec<Image> },
     /// ImageStatus: `image` is `None` when nothing stored matches (CRI's empty image).
     Status { id: u64, selector: String, image: Option<Image> },
@@ -200,6 +216,14 @@ impl Reply {
                 downloaded_blobs: count("downloaded_blobs")?,
                 downloaded_bytes: number(&v, "downloaded_bytes")?,
                 existing_blobs: count("existing_blobs")?,
+                remaining: count("remaining")?,
+            },
+            "tag_plan" => Reply::TagPlan {
+                id,
+                repository: text(&v, "repository")?,
+                tags: v.get("tags")?.as_array()?.iter().map(|t| Some(PlannedTag { tag: text(t, "tag")?, size: number(t, "size")? })).collect::<Option<_>>()?,
+                skipped: pairs(&v, "skipped")?,
+                total: number(&v, "total")?,
             },
             "images" => Reply::Images { id, images: v.get("images")?.as_array()?.iter().map(image).collect::<Option<_>>()? },
             "status" => Reply::Status { id, selector: text(&v, "selector")?, image: optional_image(&v)? },
@@ -248,7 +272,16 @@ mod tests {
         let replies = vec![
             Reply::Ready,
             Reply::Event { id: 1, event: serde_json::json!({"event": "overall", "done": 1, "total": 2}), lines: vec!["a: Pull complete".into()] },
-            Reply::Pulled { id: 2, image: image(&["r/x:1"], Some(0)), updated: true, downloaded_blobs: 2, downloaded_bytes: 436, existing_blobs: 1 },
+            Reply::Pulled { id: 2, image: image(&["r/x:1"], Some(0)), updated: true, downloaded_blobs: 2, downloaded_bytes: 436, existing_blobs: 1, remaining: 0 },
+            Reply::Pulled { id: 2, image: image(&["r/x:2"], None), updated: false, downloaded_blobs: 0, downloaded_bytes: 0, existing_blobs: 3, remaining: 4 },
+            Reply::TagPlan {
+                id: 2,
+                repository: "r/x".into(),
+                tags: vec![PlannedTag { tag: "1".into(), size: 2864 }, PlannedTag { tag: "2".into(), size: 10 }],
+                skipped: vec![("sha256-00".into(), "a referrers fallback tag".into())],
+                total: 2874,
+            },
+            Reply::TagPlan { id: 3, repository: "r/y".into(), tags: vec![], skipped: vec![], total: 0 },
             Reply::Images { id: 3, images: vec![image(&[], None), image(&["r/x:1", "r/x:2"], Some(1000))] },
             Reply::Status { id: 4, selector: "r/x:1".into(), image: None },
             Reply::Status { id: 5, selector: "r/x:1".into(), image: Some(image(&["r/x:1"], None)) },

@@ -22,6 +22,9 @@ let proxy;
 /** Images the test pushes: one sharing multi's amd64 layer, one with a 4 MiB layer. */
 let shared;
 let big;
+/** Two tags of one repository sharing a layer, and a tag the referrers fallback schema names. */
+let tagged;
+const REFERRERS_TAG = `sha256-${'ab'.repeat(32)}`;
 
 const BIG_LAYER = 4 * 1024 * 1024;
 
@@ -34,6 +37,12 @@ before(async () => {
   // Repositories of their own, so the fixtures' tag lists stay as the other tests expect them.
   shared = await pushImage(direct, 'pulltest/shared', '1.0', [{ ...amd64.layers[0], from: 'public/multi' }, randomLayer(300)], 'pull.test shared');
   big = await pushImage(direct, 'pulltest/big', '1.0', [randomLayer(BIG_LAYER)], 'pull.test big');
+  const common = randomLayer(700);
+  tagged = [
+    await pushImage(direct, 'pulltest/tags', '1.0', [common], 'pull.test tags 1.0'),
+    await pushImage(direct, 'pulltest/tags', '2.0', [common, randomLayer(900)], 'pull.test tags 2.0'),
+  ];
+  await pushImage(direct, 'pulltest/tags', REFERRERS_TAG, [randomLayer(10)], 'pull.test referrers index');
 });
 
 after(async () => {
@@ -280,6 +289,37 @@ describe('pulling into the browser', () => {
       assert.ok(!(await opfsNames(page, 'blobs/sha256')).includes(hex(big.layers[0].digest)));
       await openStore(page);
       assert.deepEqual(await rows(page), []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('all tags: the plan shows each tag and the total first, then every tag is stored', async () => {
+    const { context, page } = await openPage(browser);
+    try {
+      await openLink(page, inspectUrl(state, `${state.registries.anon.cors}/pulltest/tags:1.0`));
+      await page.click('[data-testid="pull-all-tags"]');
+      await page.waitForSelector('[data-testid="tag-plan"][data-state="ready"]');
+      const planned = await page.$$eval('[data-testid="planned-tag"]', (els) => els.map((e) => e.dataset.tag));
+      assert.deepEqual(planned, ['1.0', '2.0']);
+      assert.deepEqual(await page.$$eval('[data-testid="skipped-tag"]', (els) => els.map((e) => e.dataset.tag)), [REFERRERS_TAG]);
+      const total = Number(await page.getAttribute('[data-testid="tag-plan"]', 'data-total-bytes'));
+      assert.equal(total, tagged[0].content_size + tagged[1].content_size);
+      await screenshot(page, 'pull-all-tags-plan');
+      await openStore(page);
+      assert.deepEqual(await rows(page), [], 'nothing is pulled before the person confirms');
+
+      await page.click('[data-testid="pull-tags-confirm"]');
+      await page.waitForSelector('[data-testid="pull-progress"]:not([data-state="running"])', { timeout: PULL_TIMEOUT });
+      assert.equal(await page.getAttribute('[data-testid="pull-progress"]', 'data-state'), 'done');
+      assert.equal(await page.getAttribute('[data-testid="pull-progress"]', 'data-stored'), '2');
+      await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${tagged[1].config_digest}"]`);
+      const stored = (await rows(page)).sort((a, b) => a.id.localeCompare(b.id));
+      const expected = tagged.map((i) => ({ id: i.config_digest, size: i.content_size })).sort((a, b) => a.id.localeCompare(b.id));
+      assert.deepEqual(stored, expected);
+      const lines = await logLines(page);
+      for (const tag of planned) assert.ok(lines.some((l) => l.startsWith(`${tag}: Pulling from `) && l.endsWith('pulltest/tags')), `${tag} in ${lines}`);
+      assert.ok(lines.includes(`${tagged[0].layers[0].digest.slice(7, 19)}: Already exists`), 'the shared layer is fetched once');
     } finally {
       await context.close();
     }

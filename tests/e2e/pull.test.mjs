@@ -25,6 +25,11 @@ let big;
 /** Two tags of one repository sharing a layer, and a tag the referrers fallback schema names. */
 let tagged;
 const REFERRERS_TAG = `sha256-${'ab'.repeat(32)}`;
+/** An image whose one layer is past the 32 MiB at which a download saves its hasher state. */
+let resumable;
+const MiB = 1024 * 1024;
+const CHECKPOINT = 32 * MiB;
+const RESUMABLE_LAYER = 48 * MiB;
 
 const BIG_LAYER = 4 * 1024 * 1024;
 
@@ -37,6 +42,7 @@ before(async () => {
   // Repositories of their own, so the fixtures' tag lists stay as the other tests expect them.
   shared = await pushImage(direct, 'pulltest/shared', '1.0', [{ ...amd64.layers[0], from: 'public/multi' }, randomLayer(300)], 'pull.test shared');
   big = await pushImage(direct, 'pulltest/big', '1.0', [randomLayer(BIG_LAYER)], 'pull.test big');
+  resumable = await pushImage(direct, 'pulltest/resumable', '1.0', [randomLayer(RESUMABLE_LAYER)], 'pull.test resumable');
   const common = randomLayer(700);
   tagged = [
     await pushImage(direct, 'pulltest/tags', '1.0', [common], 'pull.test tags 1.0'),
@@ -91,6 +97,22 @@ async function opfsNames(page, dir) {
 }
 
 const hex = (digest) => digest.replace(/^sha256:/, '');
+
+/** Polls `check` until it returns something truthy; fails naming `what` after `timeout` ms. */
+async function waitUntil(check, what, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const blobGets = (digest) => proxy.log.filter((r) => r.method === 'GET' && r.url.endsWith(`/blobs/${digest}`));
+
+/** The offset a Range request resumed from, or NaN. */
+const rangeStart = (range) => Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1]);
 
 async function openStore(page) {
   if (await page.getAttribute('[data-testid="store-panel"]', 'data-open') !== 'true') {
@@ -244,10 +266,10 @@ describe('pulling into the browser', () => {
       const done = await pullImage(page, `${proxy.host}/pulltest/big:1.0`);
       assert.equal(done.state, 'done', await page.textContent('[data-testid="pull-progress"]'));
       assert.equal(Number(done.doneBytes), BIG_LAYER);
-      const gets = proxy.log.filter((r) => r.method === 'GET' && r.url.endsWith(`/blobs/${layer}`));
+      const gets = blobGets(layer);
       assert.equal(gets.length, 2, JSON.stringify(gets));
       assert.equal(gets[0].range, null);
-      const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1].range ?? '')?.[1]);
+      const resumedAt = rangeStart(gets[1].range);
       assert.ok(resumedAt > 0 && resumedAt <= cutAt, `resumed with ${gets[1].range}`);
       await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${big.config_digest}"]`);
       await page.click('[data-testid="fsck-button"]');
@@ -267,6 +289,68 @@ describe('pulling into the browser', () => {
       await page.click('[data-testid="fsck-button"]');
       await page.waitForSelector('[data-testid="fsck-result"][data-corrupt="1"]');
       assert.deepEqual(await texts(page, '[data-testid="fsck-corrupt"] code:first-child'), [big.config_digest]);
+    } finally {
+      proxy.clear();
+      await context.close();
+    }
+  });
+
+  test('Cancel stops a stalled download at once, and the next pull resumes where it stopped', async () => {
+    const { context, page } = await openPage(browser);
+    try {
+      proxy.clear();
+      const layer = big.layers[0].digest;
+      const holdAt = 2 * MiB;
+      // The registry sends half the layer, then nothing: only the Cancel button can end this.
+      proxy.holdAfter(layer, holdAt);
+      await openLink(page, inspectUrl(state, `${proxy.host}/pulltest/big:1.0`));
+      await page.click('[data-testid="pull-button"]');
+      await page.waitForFunction((d) => Number(document.querySelector(`[data-testid="pull-layer"][data-digest="${d}"]`)?.dataset.doneBytes) > 0, layer, { timeout: PULL_TIMEOUT });
+      await page.click('[data-testid="pull-cancel"]');
+      await page.waitForSelector('[data-testid="pull-progress"][data-state="cancelled"]', { timeout: 5000 });
+      assert.equal(await page.getAttribute('[data-testid="pull-error"]', 'data-kind'), 'cancelled');
+      await waitUntil(() => blobGets(layer)[0]?.closedEarly, 'the browser hangs up on the stalled response');
+      const ingest = await opfsNames(page, 'ingest');
+      assert.ok(ingest.includes(hex(layer)) && ingest.includes(`${hex(layer)}.state`), `kept for the next pull: ${ingest}`);
+      await openStore(page);
+      assert.deepEqual(await rows(page), [], 'a cancelled pull stores no image');
+
+      proxy.clear();
+      const done = await pull(page);
+      assert.equal(done.state, 'done', await page.textContent('[data-testid="pull-progress"]'));
+      const gets = blobGets(layer);
+      assert.equal(gets.length, 1, JSON.stringify(gets));
+      const resumedAt = rangeStart(gets[0].range);
+      assert.ok(resumedAt > 0 && resumedAt <= holdAt, `resumed with ${gets[0].range}`);
+      await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${big.config_digest}"]`);
+      assert.deepEqual((await opfsNames(page, 'ingest')).filter((n) => n.startsWith(hex(layer))), []);
+    } finally {
+      proxy.clear();
+      await context.close();
+    }
+  });
+
+  test('a pull cut by a closed tab resumes in a new tab from its last checkpoint', async () => {
+    const { context, page } = await openPage(browser);
+    try {
+      proxy.clear();
+      const layer = resumable.layers[0].digest;
+      const holdAt = 40 * MiB;
+      proxy.holdAfter(layer, holdAt);
+      await openLink(page, inspectUrl(state, `${proxy.host}/pulltest/resumable:1.0`));
+      await page.click('[data-testid="pull-button"]');
+      await waitUntil(async () => (await opfsNames(page, 'ingest')).includes(`${hex(layer)}.state`), 'the download saves a checkpoint', PULL_TIMEOUT);
+      await page.close();
+
+      proxy.clear();
+      const again = await context.newPage();
+      const done = await pullImage(again, `${proxy.host}/pulltest/resumable:1.0`);
+      assert.equal(done.state, 'done', await again.textContent('[data-testid="pull-progress"]'));
+      const gets = blobGets(layer);
+      assert.equal(gets.length, 1, JSON.stringify(gets));
+      const resumedAt = rangeStart(gets[0].range);
+      assert.ok(resumedAt >= CHECKPOINT && resumedAt <= holdAt, `resumed with ${gets[0].range}`);
+      await again.waitForSelector(`[data-testid="stored-image-row"][data-id="${resumable.config_digest}"][data-bytes="${resumable.content_size}"]`);
     } finally {
       proxy.clear();
       await context.close();

@@ -27,18 +27,28 @@ use crate::store::{put_blob, BlobStore, BlobWriter, ChunkReader, ImageRecord, Im
 use crate::transport::{Body, Clock, Transport};
 use diff_id::{DecompressError, DiffIdHasher};
 use futures::stream::{self, StreamExt};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 /// Tags listed per page when pulling every tag of a repository.
 const TAG_PAGE: u32 = 1000;
 const MAX_TAG_PAGES: usize = 1000;
 
-/// Set by the caller (a Cancel button, a worker message) and checked between chunks. A fetch
-/// waiting for its first byte is not interrupted by this; the transport's own abort is for that.
+/// Set by the caller (a Cancel button, a worker message). Downloads check it between chunks and
+/// race it against every wait on the network, so a stalled registry cannot hold a cancelled pull.
 #[derive(Debug, Clone, Default)]
-pub struct CancelToken(Rc<Cell<bool>>);
+pub struct CancelToken(Rc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: Cell<bool>,
+    /// Tasks parked in [`CancelToken::unless_cancelled`], woken by a cancel.
+    waiting: RefCell<Vec<Waker>>,
+}
 
 impl CancelToken {
     pub fn new() -> CancelToken {
@@ -46,11 +56,34 @@ impl CancelToken {
     }
 
     pub fn cancel(&self) {
-        self.0.set(true);
+        self.0.cancelled.set(true);
+        for waker in self.0.waiting.take() {
+            waker.wake();
+        }
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.0.get()
+        self.0.cancelled.get()
+    }
+
+    /// `future`'s output, or `None` as soon as the token is cancelled; `future` is then dropped
+    /// unfinished (which, for a response body, stops the download).
+    pub async fn unless_cancelled<F: Future>(&self, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        poll_fn(|cx| {
+            if self.is_cancelled() {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            let mut waiting = self.0.waiting.borrow_mut();
+            if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                waiting.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
@@ -368,7 +401,11 @@ impl<T: Transport, K: Clock, S: BlobStore> Engine<'_, T, K, S> {
                 break;
             }
             self.emit(digest, BlobStatus::Downloading { size, resumed_from: offset });
-            let mut response = match self.client.open_blob(self.repository, digest, Some(offset)).await {
+            let Some(opened) = self.cancel.unless_cancelled(self.client.open_blob(self.repository, digest, Some(offset))).await else {
+                writer.save_state(&verifier.save_state()).await?;
+                return Err(PullError::Cancelled);
+            };
+            let mut response = match opened {
                 Ok(r) => r,
                 Err(Error::Transport(e)) if retries_left > 0 => {
                     retries_left -= 1;
@@ -399,7 +436,11 @@ impl<T: Transport, K: Clock, S: BlobStore> Engine<'_, T, K, S> {
                 return Err(Error::Unexpected { what: "blob", url: response.url, reason: format!("Content-Length is {length} where {expected_length} bytes were expected") }.into());
             }
             loop {
-                let chunk = match response.body.chunk().await {
+                let Some(read) = self.cancel.unless_cancelled(response.body.chunk()).await else {
+                    writer.save_state(&verifier.save_state()).await?;
+                    return Err(PullError::Cancelled);
+                };
+                let chunk = match read {
                     Ok(Some(chunk)) => chunk,
                     Ok(None) => break 'attempt,
                     Err(e) => {

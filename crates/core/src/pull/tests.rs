@@ -106,6 +106,28 @@ fn digest_tags_are_recognised() {
 }
 
 #[test]
+fn a_cancel_ends_a_wait_that_would_never_finish() {
+    let token = CancelToken::new();
+    let canceller = token.clone();
+    let (waited, ()) = pollster::block_on(futures::future::join(token.unless_cancelled(futures::future::pending::<()>()), async move {
+        // Let the wait park first, so the cancel has to wake it.
+        let mut parked = false;
+        std::future::poll_fn(|cx| {
+            if std::mem::replace(&mut parked, true) {
+                return std::task::Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
+        canceller.cancel();
+    }));
+    assert_eq!(waited, None);
+    assert_eq!(pollster::block_on(token.unless_cancelled(async { 7 })), None, "once cancelled, nothing more runs");
+    assert_eq!(pollster::block_on(CancelToken::new().unless_cancelled(async { 7 })), Some(7));
+}
+
+#[test]
 fn cancel_token_is_shared_by_clones() {
     let token = CancelToken::new();
     let handle = token.clone();

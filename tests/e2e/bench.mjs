@@ -68,7 +68,8 @@ try {
   const workerCdp = await workerSession(browser);
   const memory = await memoryWatch(pageSession, workerCdp);
   await page.click('[data-testid="pull-button"]');
-  while (await page.$('[data-testid="pull-progress"][data-state="running"]') || !(await page.$('[data-testid="pull-progress"]'))) {
+  await page.waitForSelector('[data-testid="pull-progress"]');
+  while (await page.$('[data-testid="pull-progress"][data-state="running"]')) {
     await memory.sample();
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -42,7 +42,7 @@ extern "C" {
 }
 
 /// Resolves after `millis`.
-async fn sleep(millis: f64) {
+pub(super) async fn sleep(millis: f64) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         set_timeout(&resolve, millis as i32);
     });

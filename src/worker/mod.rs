@@ -20,8 +20,10 @@ use imagescope_core::reference::Reference;
 use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
 use imagescope_core::transport::{Body, Clock, Request, Transport};
 use protocol::{Command, CorruptBlob, PlannedTag, PullRequest, Reply};
-use std::cell::{Cell, RefCell};
+use futures::future::{select, Either};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::pin::pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -163,36 +165,54 @@ fn now_ms() -> f64 {
 }
 
 /// Forwards events as they come, but a blob's progress (and the overall bar) only every
-/// [`PROGRESS_INTERVAL_MS`], so a fast download does not flood the page with messages.
+/// [`PROGRESS_INTERVAL_MS`], so a fast download does not flood the page with messages. What it
+/// holds back goes out once the interval has passed, so a stalled download shows where it stopped.
 struct Throttle {
     id: u64,
     last: RefCell<BTreeMap<Option<Digest>, f64>>,
-    overall: Cell<Option<(u64, u64)>>,
+    held: RefCell<BTreeMap<Option<Digest>, PullEvent>>,
+}
+
+/// The stream a throttled event belongs to: a blob's progress, or the overall bar (`None`).
+fn throttled(event: &PullEvent) -> Option<Option<Digest>> {
+    match event {
+        PullEvent::Blob { digest, status: BlobStatus::Progress { .. }, .. } => Some(Some(digest.clone())),
+        PullEvent::Overall { .. } => Some(None),
+        _ => None,
+    }
 }
 
 impl Throttle {
-    fn due(&self, key: Option<&Digest>) -> bool {
+    fn new(id: u64) -> Throttle {
+        Throttle { id, last: RefCell::new(BTreeMap::new()), held: RefCell::new(BTreeMap::new()) }
+    }
+
+    fn due(&self, key: &Option<Digest>) -> bool {
         let now = now_ms();
         let mut last = self.last.borrow_mut();
-        let key = key.cloned();
-        if last.get(&key).is_some_and(|t| now - t < PROGRESS_INTERVAL_MS) {
+        if last.get(key).is_some_and(|t| now - t < PROGRESS_INTERVAL_MS) {
             return false;
         }
-        last.insert(key, now);
+        last.insert(key.clone(), now);
         true
     }
 
     fn event(&self, event: &PullEvent) {
-        let send = match event {
-            PullEvent::Blob { digest, status: BlobStatus::Progress { .. }, .. } => self.due(Some(digest)),
-            PullEvent::Overall { done, total } => {
-                self.overall.set(Some((*done, *total)));
-                self.due(None)
+        match throttled(event) {
+            Some(key) if !self.due(&key) => {
+                self.held.borrow_mut().insert(key, event.clone());
             }
-            _ => true,
-        };
-        if send {
-            self.send(event);
+            Some(key) => {
+                self.held.borrow_mut().remove(&key);
+                self.send(event);
+            }
+            None => {
+                // A blob that moved on (verifying, complete) must not be shown as in progress again.
+                if let PullEvent::Blob { digest, .. } = event {
+                    self.held.borrow_mut().remove(&Some(digest.clone()));
+                }
+                self.send(event);
+            }
         }
     }
 
@@ -201,10 +221,14 @@ impl Throttle {
         post(&Reply::Event { id: self.id, event: value, lines: docker_lines(event) });
     }
 
-    /// The last overall figures, which throttling may have held back.
-    fn flush(&self) {
-        if let Some((done, total)) = self.overall.get() {
-            self.send(&PullEvent::Overall { done, total });
+    /// Sends the held-back events whose interval has passed, or all of them when `all`.
+    fn release(&self, all: bool) {
+        let keys: Vec<_> = self.held.borrow().keys().cloned().collect();
+        for key in keys.into_iter().filter(|k| all || self.due(k)) {
+            let event = self.held.borrow_mut().remove(&key);
+            if let Some(event) = event {
+                self.send(&event);
+            }
         }
     }
 }
@@ -212,10 +236,20 @@ impl Throttle {
 async fn run_pull(store: &Store, id: u64, request: PullRequest) -> Reply {
     let token = CancelToken::new();
     PULLS.with(|p| p.borrow_mut().insert(id, token.clone()));
-    let throttle = Throttle { id, last: RefCell::new(BTreeMap::new()), overall: Cell::new(None) };
-    let result = pull_images(store, id, &request, &throttle, &token).await;
+    let throttle = Throttle::new(id);
+    let pulling = pin!(pull_images(store, id, &request, &throttle, &token));
+    let ticking = pin!(async {
+        loop {
+            files::sleep(PROGRESS_INTERVAL_MS).await;
+            throttle.release(false);
+        }
+    });
+    let result = match select(pulling, ticking).await {
+        Either::Left((result, _)) => result,
+        Either::Right((_, pulling)) => pulling.await,
+    };
     PULLS.with(|p| p.borrow_mut().remove(&id));
-    throttle.flush();
+    throttle.release(true);
     match result {
         Ok(last) => last,
         Err(e) => failed(id, e.kind(), e.code(), e.to_string()),

@@ -1,22 +1,27 @@
 // A fault-injecting HTTP proxy for the end-to-end tests: it forwards everything to one
 // upstream (a registry's CORS front) unchanged, except that it can flip one byte of a blob,
-// cut the connection after N bytes of a blob, once, or hold a blob after N bytes until the
-// client goes away. It records every request it forwards, and whether the client hung up early.
+// cut the connection after N bytes of a blob, once, hold a blob after N bytes until the
+// client goes away, or drop the Range header of a blob request so the registry answers 200 with
+// the whole blob, as a server without range support does. It records every request it
+// forwards, the status it answered, and whether the client hung up early.
 
 import http from 'node:http';
 
 export async function startFaultProxy(upstream) {
   const [upHost, upPort] = upstream.split(':');
-  const faults = { corrupt: new Set(), cut: new Map(), hold: new Map() };
+  const faults = { corrupt: new Set(), cut: new Map(), hold: new Map(), noRange: new Set() };
   const log = [];
 
   const server = http.createServer((req, res) => {
     const blob = req.method === 'GET' && /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(req.url.split('?')[0]);
     const digest = blob ? blob[1] : null;
-    const entry = { method: req.method, url: req.url, range: req.headers.range ?? null, closedEarly: false };
+    const entry = { method: req.method, url: req.url, range: req.headers.range ?? null, status: null, closedEarly: false };
     log.push(entry);
     res.on('close', () => { entry.closedEarly = !res.writableFinished; });
-    const upstreamReq = http.request({ host: upHost, port: Number(upPort), method: req.method, path: req.url, headers: req.headers }, (upRes) => {
+    const headers = { ...req.headers };
+    if (digest && faults.noRange.has(digest)) delete headers.range;
+    const upstreamReq = http.request({ host: upHost, port: Number(upPort), method: req.method, path: req.url, headers }, (upRes) => {
+      entry.status = upRes.statusCode;
       if (digest && faults.corrupt.has(digest) && upRes.statusCode === 200) {
         const chunks = [];
         upRes.on('data', (c) => chunks.push(c));
@@ -73,7 +78,8 @@ export async function startFaultProxy(upstream) {
     corrupt: (d) => faults.corrupt.add(d),
     cutOnce: (d, bytes) => faults.cut.set(d, bytes),
     holdAfter: (d, bytes) => faults.hold.set(d, bytes),
-    clear: () => { faults.corrupt.clear(); faults.cut.clear(); faults.hold.clear(); log.length = 0; },
+    ignoreRange: (d) => faults.noRange.add(d),
+    clear: () => { faults.corrupt.clear(); faults.cut.clear(); faults.hold.clear(); faults.noRange.clear(); log.length = 0; },
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }

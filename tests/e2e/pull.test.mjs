@@ -295,6 +295,29 @@ describe('pulling into the browser', () => {
     }
   });
 
+  test('a registry that answers a Range request with the whole blob gets the blob again from the start', async () => {
+    const { context, page } = await openPage(browser);
+    try {
+      proxy.clear();
+      const layer = big.layers[0].digest;
+      proxy.cutOnce(layer, MiB);
+      proxy.ignoreRange(layer);
+      const done = await pullImage(page, `${proxy.host}/pulltest/big:1.0`);
+      assert.equal(done.state, 'done', await page.textContent('[data-testid="pull-progress"]'));
+      const gets = blobGets(layer);
+      assert.equal(gets.length, 2, JSON.stringify(gets));
+      assert.ok(rangeStart(gets[1].range) > 0, `asked to resume: ${gets[1].range}`);
+      assert.equal(gets[1].status, 200, 'and was sent the whole blob');
+      assert.equal(Number(done.doneBytes), BIG_LAYER, 'the bytes kept from the cut attempt are not counted twice');
+      await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${big.config_digest}"]`);
+      await page.click('[data-testid="fsck-button"]');
+      await page.waitForSelector('[data-testid="fsck-result"][data-corrupt="0"][data-missing="0"]');
+    } finally {
+      proxy.clear();
+      await context.close();
+    }
+  });
+
   test('Cancel stops a stalled download at once, and the next pull resumes where it stopped', async () => {
     const { context, page } = await openPage(browser);
     try {

@@ -15,7 +15,7 @@ use imagescope_core::digest::{Algorithm, Digest, Hasher};
 use imagescope_core::error::Error;
 use imagescope_core::export::{archive_name, export_image};
 use imagescope_core::platform::Platform;
-use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
+use imagescope_core::pull::{self, docker_lines, recovery_notice, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
 use imagescope_core::reference::Reference;
 use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
 use imagescope_core::transport::{Body, Clock, Request, Transport};
@@ -218,7 +218,9 @@ impl Throttle {
 
     fn send(&self, event: &PullEvent) {
         let value = serde_json::to_value(event).expect("events serialize");
-        post(&Reply::Event { id: self.id, event: value, lines: docker_lines(event) });
+        let mut lines = docker_lines(event);
+        lines.extend(recovery_notice(event));
+        post(&Reply::Event { id: self.id, event: value, lines });
     }
 
     /// Sends the held-back events whose interval has passed, or all of them when `all`.

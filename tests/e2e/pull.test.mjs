@@ -308,6 +308,8 @@ describe('pulling into the browser', () => {
       assert.equal(gets.length, 2, JSON.stringify(gets));
       assert.ok(rangeStart(gets[1].range) > 0, `asked to resume: ${gets[1].range}`);
       assert.equal(gets[1].status, 200, 'and was sent the whole blob');
+      const short = hex(layer).slice(0, 12);
+      assert.ok((await logLines(page)).includes(`${short}: starting over from byte 0: the registry answered the Range request with the whole blob`), 'the log says why');
       assert.equal(Number(done.doneBytes), BIG_LAYER, 'the bytes kept from the cut attempt are not counted twice');
       await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${big.config_digest}"]`);
       await page.click('[data-testid="fsck-button"]');
@@ -345,6 +347,7 @@ describe('pulling into the browser', () => {
       const gets = blobGets(layer);
       assert.equal(gets.length, 1, JSON.stringify(gets));
       assert.equal(gets[0].range, `bytes=${holdAt}-`, 'a cancel keeps every byte it verified');
+      assert.ok((await logLines(page)).includes(`${hex(layer).slice(0, 12)}: resuming at byte ${holdAt} of ${BIG_LAYER}`));
       await page.waitForSelector(`[data-testid="stored-image-row"][data-id="${big.config_digest}"]`);
       assert.deepEqual((await opfsNames(page, 'ingest')).filter((n) => n.startsWith(hex(layer))), []);
     } finally {

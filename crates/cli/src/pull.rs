@@ -10,7 +10,7 @@ use imagescope_core::client::{Client, Inspection};
 use imagescope_core::error::Error;
 use imagescope_core::export::{export_image, Sink, SinkError};
 use imagescope_core::platform::Platform;
-use imagescope_core::pull::{self, docker_lines, BlobStatus, CancelToken, PullError, PullEvent, PullOptions};
+use imagescope_core::pull::{self, docker_lines, recovery_notice, CancelToken, PullError, PullEvent, PullOptions};
 use imagescope_core::reference::Reference;
 use imagescope_core::status::human_size;
 use imagescope_core::store::{ImageSelector, ImageStore, StoreError};
@@ -180,16 +180,10 @@ impl Printer {
         for line in docker_lines(event) {
             self.line(&line);
         }
+        if let Some(notice) = recovery_notice(event) {
+            eprintln!("imagescope: {notice}");
+        }
         match event {
-            PullEvent::Blob { digest, status: BlobStatus::Retrying { from, reason }, .. } => {
-                eprintln!("imagescope: {}: connection lost ({reason}); resuming from byte {from}", digest.short());
-            }
-            PullEvent::Blob { digest, status: BlobStatus::Restarted { reason }, .. } => {
-                eprintln!("imagescope: {}: starting over from byte 0: {reason}", digest.short());
-            }
-            PullEvent::Blob { digest, status: BlobStatus::Downloading { resumed_from, size }, .. } if *resumed_from > 0 => {
-                eprintln!("imagescope: {}: resuming at byte {resumed_from} of {size}", digest.short());
-            }
             PullEvent::Overall { done, total } if self.live && *total > 0 => {
                 print!("\r\x1b[KDownloading {}", pull::progress_bar(*done, *total));
                 let _ = std::io::stdout().flush();

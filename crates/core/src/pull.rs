@@ -13,7 +13,7 @@ pub mod range;
 #[cfg(test)]
 mod tests;
 
-pub use events::{docker_lines, progress_bar, BlobKind, BlobStatus, PullEvent};
+pub use events::{docker_lines, progress_bar, recovery_notice, BlobKind, BlobStatus, PullEvent};
 
 use crate::client::{Client, Inspection, CONFIG_LIMIT};
 use crate::digest::{Digest, Verifier, VerifyError};

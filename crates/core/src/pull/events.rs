@@ -73,6 +73,21 @@ pub fn docker_lines(event: &PullEvent) -> Vec<String> {
     }
 }
 
+/// What docker does not print but a person debugging a pull wants to see: a lost connection
+/// resumed, a blob started over, a download resumed from stored bytes.
+pub fn recovery_notice(event: &PullEvent) -> Option<String> {
+    let PullEvent::Blob { digest, status, .. } = event else {
+        return None;
+    };
+    let short = digest.short();
+    match status {
+        BlobStatus::Retrying { from, reason } => Some(format!("{short}: connection lost ({reason}); resuming from byte {from}")),
+        BlobStatus::Restarted { reason } => Some(format!("{short}: starting over from byte 0: {reason}")),
+        BlobStatus::Downloading { resumed_from, size } if *resumed_from > 0 => Some(format!("{short}: resuming at byte {resumed_from} of {size}")),
+        _ => None,
+    }
+}
+
 /// docker's progress bar text for a layer: `Downloading  [=====>      ]  1.2MB/3.4MB`.
 pub fn progress_bar(done: u64, size: u64) -> String {
     const WIDTH: u64 = 50;

@@ -1,5 +1,5 @@
 use super::diff_id::DiffIdHasher;
-use super::events::{docker_lines, progress_bar, BlobKind, BlobStatus, PullEvent};
+use super::events::{docker_lines, progress_bar, recovery_notice, BlobKind, BlobStatus, PullEvent};
 use super::range::{parse_content_range, range_mismatch, ContentRange};
 use super::{is_digest_tag, CancelToken};
 use crate::digest::Digest;
@@ -103,6 +103,23 @@ fn digest_tags_are_recognised() {
     assert!(!is_digest_tag("sha256-abc"));
     assert!(!is_digest_tag("v1.0-alpine"));
     assert!(!is_digest_tag(&format!("sha256-{}", "g".repeat(64))));
+}
+
+#[test]
+fn recoveries_are_told_where_docker_is_silent() {
+    let d = layer('a');
+    let blob = |status| PullEvent::Blob { digest: d.clone(), kind: BlobKind::Layer, status };
+    let cases: Vec<(PullEvent, Option<&str>)> = vec![
+        (blob(BlobStatus::Retrying { from: 1024, reason: "reset".into() }), Some("aaaaaaaaaaaa: connection lost (reset); resuming from byte 1024")),
+        (blob(BlobStatus::Restarted { reason: "the registry answered the Range request with the whole blob".into() }), Some("aaaaaaaaaaaa: starting over from byte 0: the registry answered the Range request with the whole blob")),
+        (blob(BlobStatus::Downloading { size: 10, resumed_from: 4 }), Some("aaaaaaaaaaaa: resuming at byte 4 of 10")),
+        (blob(BlobStatus::Downloading { size: 10, resumed_from: 0 }), None),
+        (blob(BlobStatus::Complete), None),
+        (PullEvent::Overall { done: 1, total: 2 }, None),
+    ];
+    for (event, want) in cases {
+        assert_eq!(recovery_notice(&event).as_deref(), want, "{event:?}");
+    }
 }
 
 #[test]

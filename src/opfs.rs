@@ -22,7 +22,6 @@ const READ_CHUNK: f64 = (1 << 20) as f64;
 /// calls into the file system (measured in Chromium: 54 MiB/s in 64 KiB writes, 174 in 4 MiB).
 const WRITE_BUFFER: usize = 4 << 20;
 const METADATA: &str = "images.json";
-const METADATA_TMP: &str = "images.json.tmp";
 
 #[wasm_bindgen]
 extern "C" {
@@ -219,6 +218,21 @@ async fn write_whole(dir: &DirHandle, name: &str, bytes: &[u8]) -> Result<(), Js
     written
 }
 
+/// Writes `bytes` under `<name>.tmp`, then moves that over `name`: a worker stopped at any point
+/// (a closed tab) leaves the old file or the new one, never a torn one.
+async fn replace_whole(dir: &DirHandle, name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let tmp = temporary(name);
+    if let Err(e) = write_whole(dir, &tmp, bytes).await {
+        let _ = remove(dir, &tmp).await;
+        return Err(e);
+    }
+    rename(dir, &tmp, dir, name).await
+}
+
+fn temporary(name: &str) -> String {
+    format!("{name}.tmp")
+}
+
 /// Moves `name` from `from` to `to` under `target`, replacing what is there. `move()` is one
 /// step where the browser has it; elsewhere the bytes are copied and the source removed.
 async fn rename(from: &DirHandle, name: &str, to: &DirHandle, target: &str) -> Result<(), JsValue> {
@@ -300,6 +314,13 @@ impl OpfsWriter {
         format!("{}.state", self.digest.hex())
     }
 
+    /// The state and any copy of it a stopped worker left half-written.
+    async fn remove_state(&self, what: &'static str) -> Result<(), StoreError> {
+        let name = self.state_name();
+        remove(&self.store.ingest, &temporary(&name)).await.map_err(|e| store_error(what, &self.digest.to_string(), &e))?;
+        remove(&self.store.ingest, &name).await.map_err(|e| store_error(what, &self.digest.to_string(), &e))
+    }
+
     fn sync(&self) -> &SyncHandle {
         self.handle.as_ref().expect("open until commit or abort")
     }
@@ -329,7 +350,7 @@ impl OpfsWriter {
         }
         let what = self.digest.to_string();
         remove(&self.store.ingest, self.digest.hex()).await.map_err(|e| store_error("deleting", &what, &e))?;
-        remove(&self.store.ingest, &self.state_name()).await.map_err(|e| store_error("deleting", &what, &e))
+        self.remove_state("deleting").await
     }
 
     /// A full disk leaves nothing half-written behind: the partial blob goes at once, so the
@@ -397,7 +418,7 @@ impl BlobWriter for OpfsWriter {
             return Err(self.failed("flushing", e).await);
         }
         let name = self.state_name();
-        match write_whole(&self.store.ingest, &name, state).await {
+        match replace_whole(&self.store.ingest, &name, state).await {
             Ok(()) => Ok(()),
             Err(e) => Err(self.failed("saving the state of", e).await),
         }
@@ -423,7 +444,7 @@ impl BlobWriter for OpfsWriter {
         }
         let dir = self.store.algorithm_dir(&self.digest).await?;
         rename(&self.store.ingest, self.digest.hex(), &dir, self.digest.hex()).await.map_err(|e| store_error("committing", &what, &e))?;
-        remove(&self.store.ingest, &self.state_name()).await.map_err(|e| store_error("deleting the state of", &what, &e))
+        self.remove_state("deleting the state of").await
     }
 
     async fn abort(mut self) -> Result<(), StoreError> {
@@ -505,13 +526,8 @@ impl BlobStore for OpfsStore {
         Ok(Some(Uint8Array::new(&buffer).to_vec()))
     }
 
-    /// Written whole under a temporary name, then moved over the old document.
     async fn write_metadata(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        if let Err(e) = write_whole(&self.root, METADATA_TMP, bytes).await {
-            let _ = remove(&self.root, METADATA_TMP).await;
-            return Err(store_error("writing", METADATA, &e));
-        }
-        rename(&self.root, METADATA_TMP, &self.root, METADATA).await.map_err(|e| store_error("replacing", METADATA, &e))
+        replace_whole(&self.root, METADATA, bytes).await.map_err(|e| store_error("writing", METADATA, &e))
     }
 }
 
